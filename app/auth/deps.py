@@ -1,0 +1,54 @@
+"""Bearer API keys and roles as dependencies: `AdminKey`, `EditorKey`, `ReaderKey`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.auth.models import ApiKey, Role
+from app.auth.service import authenticate
+from app.core.deps import ClockDep, SessionDep
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: nanolearn apikey create")
+
+
+def current_key(
+    session: SessionDep,
+    clock: ClockDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> ApiKey:
+    if credentials is None:
+        raise HTTPException(
+            401,
+            "Send an API key as 'Authorization: Bearer <key>' (create one: nanolearn apikey create)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    key = authenticate(session, credentials.credentials, clock.now())
+    if key is None:
+        raise HTTPException(
+            401, "Unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return key
+
+
+def require_role(*roles: Role) -> Callable[[ApiKey], ApiKey]:
+    allowed = set(roles)
+
+    def check(key: Annotated[ApiKey, Depends(current_key)]) -> ApiKey:
+        if key.role not in allowed:
+            names = ", ".join(sorted(allowed))
+            raise HTTPException(
+                403, f"This needs one of the roles: {names}; your key is {key.role}"
+            )
+        return key
+
+    check.allowed_roles = allowed  # type: ignore[attr-defined]  # read by the route-role test
+    return check
+
+
+AdminKey = Annotated[ApiKey, Depends(require_role(Role.admin))]
+EditorKey = Annotated[ApiKey, Depends(require_role(Role.admin, Role.editor))]
+ReaderKey = Annotated[ApiKey, Depends(require_role(Role.admin, Role.editor, Role.reporter))]

@@ -1,0 +1,84 @@
+"""The `nanolearn` command: serve, worker, migrate, lessons, employees, apikey, report."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+from rich.console import Console
+
+from app.auth.cli import app as apikey_app
+from app.campaigns.cli import app as campaigns_app
+from app.core.runtime import Runtime
+from app.employees.cli import app as employees_app
+from app.lessons.cli import app as lessons_app
+from app.reports.cli import app as report_app
+
+cli = typer.Typer(
+    name="nanolearn",
+    help="Nanolearn: short lessons by e-mail for every employee.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+cli.add_typer(lessons_app, name="lessons")
+cli.add_typer(employees_app, name="employees")
+cli.add_typer(campaigns_app, name="campaigns")
+cli.add_typer(apikey_app, name="apikey")
+cli.add_typer(report_app, name="report")
+
+console = Console(stderr=True)
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply database migrations (safe to run again)."""
+    from app.core.migrate import upgrade
+
+    runtime = Runtime.create()
+    upgrade(runtime.engine)
+    console.print(f"[green]Database is up to date[/] ({runtime.engine.url.render_as_string()})")
+
+
+@cli.command()
+def serve(
+    host: str | None = typer.Option(None, help="Address to listen on (default NANOLEARN_HOST)."),
+    port: int | None = typer.Option(None, help="Port (default NANOLEARN_PORT)."),
+) -> None:
+    """Run the API and the scheduler (and the dev mail catcher when SMTP_URL points at it)."""
+    import uvicorn
+
+    from app.main import create_app
+
+    _logging()
+    runtime = Runtime.create()
+    runtime.settings.secret()  # make or check the key before anything is sent
+    app = create_app(runtime, background=True)
+    uvicorn.run(
+        app,
+        host=host or runtime.settings.host,
+        port=port or runtime.settings.port,
+        log_level="info",
+        access_log=False,  # access logs would carry the tokens in lesson links
+    )
+
+
+@cli.command()
+def worker() -> None:
+    """Run only the scheduler: plan and send e-mails. Run several against PostgreSQL."""
+    from app.delivery.jobs import run_worker
+
+    _logging()
+    runtime = Runtime.create()
+    runtime.settings.secret()
+    asyncio.run(run_worker(runtime))
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,196 @@
+"""Settings from the environment (prefix NANOLEARN_) and an optional .env file."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SMTP_HOST = "127.0.0.1"
+DEV_SMTP_PORT = 8025
+DEV_SMTP_URL = f"smtp://{DEV_SMTP_HOST}:{DEV_SMTP_PORT}"
+
+# Values people copy from examples; a deployment must never run with them.
+PLACEHOLDER_SECRETS = {
+    "changeme",
+    "change-me",
+    "secret",
+    "secret-key",
+    "your-secret-key",
+    "please-change",
+    "development",
+    "dev",
+    "test",
+    "xxx",
+}
+MIN_SECRET_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    use_tls: bool  # implicit TLS (smtps://)
+    start_tls: bool
+
+    @property
+    def label(self) -> str:
+        """Host and port, never the credentials: safe for logs and metrics."""
+        return f"{self.host}:{self.port}"
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError(f"SMTP_URL must start with smtp:// or smtps://, got {parts.scheme!r}://")
+    if not parts.hostname:
+        raise ValueError("SMTP_URL has no host (expected smtp://user:pass@host:port)")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"SMTP_URL has an invalid port: {exc}") from None
+    query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
+    unknown = set(query) - {"starttls"}
+    if unknown:
+        raise ValueError(f"SMTP_URL has unknown options: {', '.join(sorted(unknown))}")
+    starttls = query.get("starttls", "false")
+    if starttls not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError("SMTP_URL option starttls must be true or false")
+    use_tls = parts.scheme == "smtps"
+    return SmtpTarget(
+        host=parts.hostname,
+        port=port or (465 if use_tls else 25),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        use_tls=use_tls,
+        start_tls=starttls in ("true", "1", "yes"),
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NANOLEARN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    smtp_url: str = DEV_SMTP_URL
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: SecretStr | None = None
+    mail_from: str = "Nanolearn <nanolearn@example.org>"
+    timezone: str = "Europe/Stockholm"
+    lessons_dir: Path = Path("lessons")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    # Delivery
+    smtp_concurrency: int = Field(default=4, ge=1, le=64)
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    smtp_rate_per_minute: int | None = Field(default=None, ge=1)
+    smtp_rate_per_hour: int | None = Field(default=None, ge=1)
+    dispatch_batch_size: int = Field(default=200, ge=1, le=5000)
+    lease_seconds: int = Field(default=120, ge=5)
+    plan_interval_seconds: float = Field(default=30.0, gt=0)
+    dispatch_interval_seconds: float = Field(default=2.0, gt=0)
+
+    # Privacy: no open-tracking pixel unless switched on.
+    open_tracking: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use e.g. Europe/Stockholm)") from None
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _valid_smtp_url(cls, value: str) -> str:
+        parse_smtp_url(value)
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _valid_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                "BASE_URL must be an absolute http(s) URL, e.g. https://nanolearn.kommun.se"
+            )
+        return value.rstrip("/")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_secret(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'nanolearn.db'}"
+        return self
+
+    @property
+    def smtp(self) -> SmtpTarget:
+        return parse_smtp_url(self.smtp_url)
+
+    @property
+    def dev_mail_enabled(self) -> bool:
+        """The built-in mail catcher runs only while SMTP_URL points at it."""
+        return self.smtp_url == DEV_SMTP_URL
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    @property
+    def mail_domain(self) -> str:
+        return self.mail_from.rsplit("@", 1)[-1].strip(" >")
+
+    def secret(self) -> bytes:
+        """The signing key: from the setting, else from data/secret_key (made on first use)."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        return load_or_create_secret(self.data_dir / "secret_key")
+
+
+def check_secret(value: str) -> None:
+    if value.strip().lower() in PLACEHOLDER_SECRETS:
+        raise ValueError(
+            "SECRET_KEY is a known placeholder; generate one with: openssl rand -hex 32"
+        )
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ValueError(
+            f"SECRET_KEY is shorter than {MIN_SECRET_LENGTH} characters; "
+            "generate one with: openssl rand -hex 32"
+        )
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    if path.exists():
+        value = path.read_text(encoding="utf-8").strip()
+        check_secret(value)
+        return value.encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    path.write_text(value + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return value.encode()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

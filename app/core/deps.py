@@ -1,0 +1,40 @@
+"""Request-scoped dependencies: the session (committed by the request), settings and clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from app.core.clock import Clock
+from app.core.config import Settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    # The request owns the unit of work: services flush, this commits once at the end.
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ClockDep = Annotated[Clock, Depends(get_clock)]

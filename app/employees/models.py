@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base
+
+
+class Employee(Base):
+    __tablename__ = "employees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased, so addresses compare case-insensitively on every database.
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    first_name: Mapped[str] = mapped_column(String(100), default="")
+    last_name: Mapped[str] = mapped_column(String(100), default="")
+    department: Mapped[str] = mapped_column(String(200), default="", index=True)
+    employee_number: Mapped[str | None] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    deactivated_at: Mapped[datetime | None]
+    # Set when the person was erased (GDPR): identity gone, anonymous counts kept.
+    erased_at: Mapped[datetime | None]
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()

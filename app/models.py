@@ -1,0 +1,23 @@
+"""Every model, imported in one place so metadata is complete for Alembic and tests."""
+
+from app.auth.models import ApiKey
+from app.campaigns.models import Campaign, Enrollment
+from app.core.db import Base
+from app.delivery.models import Delivery
+from app.employees.models import Employee
+from app.lessons.models import Course, Lesson, LessonVersion
+from app.tracking.models import Answer, Event
+
+__all__ = [
+    "Answer",
+    "ApiKey",
+    "Base",
+    "Campaign",
+    "Course",
+    "Delivery",
+    "Employee",
+    "Enrollment",
+    "Event",
+    "Lesson",
+    "LessonVersion",
+]

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base
+
+
+class EventKind(StrEnum):
+    view = "view"  # lesson read in the browser
+    answer_click = "answer_click"  # an answer link opened (not an answer: only the POST answers)
+    optout = "optout"
+
+
+class EventClass(StrEnum):
+    human = "human"
+    automated = "automated"  # mail scanners, link previews, HEAD requests
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[EventKind] = mapped_column(String(16))
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
+    lesson_id: Mapped[int | None] = mapped_column(ForeignKey("lessons.id"))
+    occurred_at: Mapped[datetime]
+    classification: Mapped[EventClass] = mapped_column(String(16), default=EventClass.human)
+    class_reason: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Answer(Base):
+    """Every confirmed answer is an attempt; the first one per question is what counts."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        # A double-submitted form (same delivery, question, choice and second) counts once.
+        UniqueConstraint("delivery_id", "lesson_id", "option_index", "answered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
+    enrollment_id: Mapped[int] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True
+    )
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id"))
+    lesson_hash: Mapped[str] = mapped_column(String(64))
+    is_review: Mapped[bool] = mapped_column(default=False)
+    option_index: Mapped[int]
+    correct: Mapped[bool]
+    # 1 for the first answer this person gave to this question in this delivery, then 2, 3 …
+    attempt: Mapped[int]
+    answered_at: Mapped[datetime]

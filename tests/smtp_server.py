@@ -1,0 +1,74 @@
+"""A real SMTP server (aiosmtpd, in-process) that keeps what it receives, for tests."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        msg = email.message_from_bytes(self.raw, policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        return msg
+
+
+@dataclass
+class CollectingHandler:
+    received: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.received.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
+            )
+        return "250 Message accepted"
+
+
+class SmtpSink:
+    """Starts on a free loopback port; `url` is what NANOLEARN_SMTP_URL would be."""
+
+    def __init__(self, handler: Any | None = None) -> None:
+        self.handler = handler or CollectingHandler()
+        self.port = free_port()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    @property
+    def received(self) -> list[Received]:
+        received: list[Received] = self.handler.received
+        return received
+
+    def messages(self) -> list[EmailMessage]:
+        return [r.message for r in self.received]
+
+    def start(self) -> SmtpSink:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
