@@ -36,6 +36,8 @@ class Campaign(Base):
     end_date: Mapped[date | None]
     weekdays: Mapped[list[int]] = mapped_column(JSONType())  # 0 = Monday … 6 = Sunday
     send_time: Mapped[time]
+    # Demo and test campaigns only: a slot every N minutes instead of the weekly schedule.
+    interval_minutes: Mapped[int | None]
     timezone: Mapped[str] = mapped_column(String(64))
     window_start: Mapped[time]
     window_end: Mapped[time]
@@ -45,6 +47,8 @@ class Campaign(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
+    # The latest send slot the planner has fully planned: each slot is planned once.
+    planned_slot_at: Mapped[datetime | None]
 
 
 class Enrollment(Base):
@@ -58,6 +62,4 @@ class Enrollment(Base):
     )
     status: Mapped[EnrollmentStatus] = mapped_column(String(16), default=EnrollmentStatus.active)
     enrolled_at: Mapped[datetime]
-    # How many of the course's lessons have been planned for this person: the next one to send.
-    lessons_planned: Mapped[int] = mapped_column(default=0)
     opted_out_at: Mapped[datetime | None]
