@@ -1,0 +1,103 @@
+"""Preview and test-send: the real rendering, with links that lead nowhere personal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.campaigns.models import Campaign
+from app.core.config import Settings
+from app.core.errors import ProblemError
+from app.core.tokens import message_id
+from app.delivery.compose import VersionedLesson, lesson_content, question_content
+from app.delivery.links import Links
+from app.delivery.render import EmailContent, build_message, render_email
+from app.lessons.models import Course, Lesson, LessonVersion
+
+PREVIEW_TOKEN = "preview"  # not a valid signature: every link in a preview answers 404
+
+
+def _lesson(session: Session, course_id: int, lesson_key: str | None) -> VersionedLesson:
+    query = (
+        select(Lesson.key, LessonVersion)
+        .join(
+            LessonVersion,
+            (LessonVersion.lesson_id == Lesson.id)
+            & (LessonVersion.content_hash == Lesson.content_hash),
+        )
+        .where(Lesson.course_id == course_id, Lesson.position.is_not(None))
+    )
+    query = (
+        query.where(Lesson.key == lesson_key)
+        if lesson_key
+        else query.order_by(Lesson.position).limit(1)
+    )
+    row = session.execute(query).first()
+    if row is None:
+        detail = (
+            f"lesson: no lesson {lesson_key!r} in this campaign's course"
+            if lesson_key
+            else "the course has no lessons"
+        )
+        raise ProblemError(422 if lesson_key else 409, "Unknown lesson", detail)
+    return VersionedLesson(row[0], row[1])
+
+
+def preview_content(
+    session: Session,
+    settings: Settings,
+    campaign: Campaign,
+    lesson_key: str | None,
+    now: datetime,
+    first_name: str,
+) -> tuple[Course, EmailContent]:
+    course = session.get(Course, campaign.course_id)
+    assert course is not None
+    item = _lesson(session, campaign.course_id, lesson_key)
+    links = Links(settings.base_url, PREVIEW_TOKEN)
+    content = EmailContent(
+        language=course.language,
+        course_title=course.title,
+        help_md=course.help_text,
+        first_name=first_name,
+        lesson=lesson_content(item),
+        questions=[question_content(item, links, is_review=False)],
+        view_url=links.view(),
+        unsubscribe_url=links.unsubscribe(),
+        sent_on=now.astimezone(ZoneInfo(campaign.timezone)).date(),
+    )
+    return course, content
+
+
+def preview_html(
+    session: Session, settings: Settings, campaign: Campaign, lesson_key: str | None, now: datetime
+) -> str:
+    _, content = preview_content(session, settings, campaign, lesson_key, now, "Anna")
+    return render_email(content).html
+
+
+def test_message(
+    session: Session,
+    settings: Settings,
+    campaign: Campaign,
+    lesson_key: str | None,
+    to_addr: str,
+    now: datetime,
+) -> EmailMessage:
+    course, content = preview_content(session, settings, campaign, lesson_key, now, "")
+    rendered = render_email(content)
+    mid = message_id(settings.secret(), -int(now.timestamp()), settings.mail_domain)
+    return build_message(
+        rendered,
+        to_addr=to_addr,
+        to_name="",
+        from_addr=settings.mail_from,
+        message_id=mid.replace("nl.-", "nl.test."),
+        unsubscribe_url=content.unsubscribe_url,
+        date=now,
+        language=course.language,
+    )

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from email.utils import parseaddr
+
+import aiosmtplib
+from fastapi import APIRouter, Response
+from fastapi.responses import HTMLResponse
+
+from app.auth.deps import EditorKey, ReaderKey
+from app.campaigns import service
+from app.campaigns.preview import preview_html, test_message
+from app.campaigns.schemas import (
+    CampaignCreate,
+    CampaignOut,
+    CampaignPatch,
+    TestSendIn,
+    TestSendOut,
+)
+from app.core.deps import ClockDep, SessionDep, SettingsDep
+from app.core.errors import ProblemError
+
+router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+
+
+@router.post("", status_code=201)
+def create_campaign(
+    body: CampaignCreate, session: SessionDep, clock: ClockDep, _: EditorKey
+) -> CampaignOut:
+    """Create a campaign as a draft; start it when it looks right."""
+    campaign = service.create_campaign(session, body, clock.now())
+    return service.to_out(session, campaign, clock.now(), counts=True)
+
+
+@router.get("")
+def list_campaigns(session: SessionDep, clock: ClockDep, _: ReaderKey) -> list[CampaignOut]:
+    """All campaigns, newest first."""
+    return [
+        service.to_out(session, c, clock.now(), counts=False)
+        for c in service.list_campaigns(session)
+    ]
+
+
+@router.get("/{campaign_id}")
+def get_campaign(
+    campaign_id: int, session: SessionDep, clock: ClockDep, _: ReaderKey
+) -> CampaignOut:
+    """One campaign with its counts: enrolled, sent, failed, pending, answered, opted out."""
+    return service.to_out(
+        session, service.get_campaign(session, campaign_id), clock.now(), counts=True
+    )
+
+
+@router.patch("/{campaign_id}")
+def update_campaign(
+    campaign_id: int, body: CampaignPatch, session: SessionDep, clock: ClockDep, _: EditorKey
+) -> CampaignOut:
+    """Change a campaign's name, audience, schedule or settings."""
+    campaign = service.get_campaign(session, campaign_id)
+    service.update_campaign(session, campaign, body, clock.now())
+    return service.to_out(session, campaign, clock.now(), counts=True)
+
+
+def _action(action: str):  # type: ignore[no-untyped-def]
+    def run(campaign_id: int, session: SessionDep, clock: ClockDep, _: EditorKey) -> CampaignOut:
+        campaign = service.get_campaign(session, campaign_id)
+        service.transition(session, campaign, action, clock.now())
+        return service.to_out(session, campaign, clock.now(), counts=True)
+
+    run.__doc__ = {
+        "start": "Start sending: enrolls the audience; the first e-mail goes at the next slot.",
+        "pause": "Stop sending at once; unsent e-mails wait for resume.",
+        "resume": "Go on where the campaign stopped, without skipping or repeating a lesson.",
+        "cancel": "End the campaign for good; nothing more is sent.",
+    }[action]
+    run.__name__ = f"{action}_campaign"
+    return run
+
+
+for _name in ("start", "pause", "resume", "cancel"):
+    router.add_api_route(
+        f"/{{campaign_id}}/{_name}", _action(_name), methods=["POST"], response_model=CampaignOut
+    )
+
+
+@router.get("/{campaign_id}/preview", response_class=HTMLResponse)
+def preview(
+    campaign_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    _: ReaderKey,
+    lesson: str | None = None,
+) -> Response:
+    """The lesson e-mail as HTML, exactly as employees get it (links are inactive)."""
+    campaign = service.get_campaign(session, campaign_id)
+    return HTMLResponse(preview_html(session, settings, campaign, lesson, clock.now()))
+
+
+@router.post("/{campaign_id}/test-send")
+async def test_send(
+    campaign_id: int,
+    body: TestSendIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    _: EditorKey,
+) -> TestSendOut:
+    """Send one lesson e-mail to an address now, to check how it looks in a real inbox."""
+    campaign = service.get_campaign(session, campaign_id)
+    message = test_message(session, settings, campaign, body.lesson, str(body.email), clock.now())
+    target = settings.smtp
+    try:
+        await aiosmtplib.send(
+            message,
+            sender=parseaddr(settings.mail_from)[1],
+            recipients=[str(body.email)],
+            hostname=target.host,
+            port=target.port,
+            username=target.username,
+            password=target.password,
+            use_tls=target.use_tls,
+            start_tls=target.start_tls if not target.use_tls else False,
+            timeout=settings.smtp_timeout_seconds,
+        )
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        raise ProblemError(
+            502, "The mail relay did not accept the message", f"{target.label}: {exc}"
+        ) from None
+    return TestSendOut(sent_to=str(body.email), message_id=str(message["Message-ID"]))

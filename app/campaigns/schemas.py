@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+
+from app.campaigns.models import CampaignStatus
+from app.campaigns.schedule import WEEKDAY_NAMES
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Audience(Strict):
+    departments: list[str] = Field(
+        default_factory=list,
+        description="Departments to include; empty means every active employee.",
+    )
+
+
+class ScheduleIn(Strict):
+    start_date: date
+    weekdays: list[Weekday] = Field(min_length=1, description='Send days, e.g. ["tue", "thu"].')
+    time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="Local send time, HH:MM.")
+    timezone: str = "Europe/Stockholm"
+    end_date: date | None = None
+    window_start: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    window_end: str = Field(default="17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    interval_minutes: int | None = Field(
+        default=None, ge=1, le=1440, description="Demos only: a slot every N minutes."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use e.g. Europe/Stockholm") from None
+        return value
+
+    @field_validator("weekdays")
+    @classmethod
+    def _unique_days(cls, value: list[str]) -> list[str]:
+        return sorted(set(value), key=WEEKDAY_NAMES.index)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScheduleIn:
+        if self.end_date is not None and self.end_date < self.start_date:
+            raise ValueError("end_date is before start_date")
+        if self.window_end <= self.window_start:
+            raise ValueError("window_end must be after window_start")
+        if not self.interval_minutes and not self.window_start <= self.time < self.window_end:
+            raise ValueError(
+                f"time {self.time} is outside the send window "
+                f"{self.window_start}-{self.window_end}; choose a time inside it"
+            )
+        return self
+
+
+class CampaignCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    course: str = Field(min_length=1, description="The course's slug, e.g. radikalisering.")
+    audience: Audience = Field(default_factory=Audience)
+    schedule: ScheduleIn
+    desired_retention: float = Field(default=0.9, ge=0.7, le=0.97)
+    max_reviews_per_email: int = Field(default=1, ge=0, le=2)
+    owner_emails: list[EmailStr] = Field(default_factory=list, max_length=20)
+
+
+class CampaignPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    audience: Audience | None = None
+    schedule: ScheduleIn | None = None
+    desired_retention: float | None = Field(default=None, ge=0.7, le=0.97)
+    max_reviews_per_email: int | None = Field(default=None, ge=0, le=2)
+    owner_emails: list[EmailStr] | None = Field(default=None, max_length=20)
+
+
+class ScheduleOut(BaseModel):
+    start_date: date
+    end_date: date | None
+    weekdays: list[str]
+    time: time
+    timezone: str
+    window_start: time
+    window_end: time
+    interval_minutes: int | None
+
+
+class CampaignCounts(BaseModel):
+    enrolled: int
+    sent: int
+    failed: int
+    pending: int
+    answered: int
+    opted_out: int
+
+
+class CampaignOut(BaseModel):
+    id: int
+    name: str
+    course: str
+    status: CampaignStatus
+    status_reason: str
+    audience: Audience
+    schedule: ScheduleOut
+    desired_retention: float
+    max_reviews_per_email: int
+    owner_emails: list[str]
+    created_at: datetime
+    started_at: datetime | None
+    next_slot_at: datetime | None
+    counts: CampaignCounts | None = None
+
+
+class TestSendIn(Strict):
+    email: EmailStr
+    lesson: str | None = Field(default=None, description="Lesson id; default the first lesson.")
+
+
+class TestSendOut(BaseModel):
+    sent_to: str
+    message_id: str

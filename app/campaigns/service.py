@@ -1,0 +1,257 @@
+"""Campaigns: a course sent to an audience on a schedule. Services flush, never commit."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, delete, func, insert, literal, select
+from sqlalchemy.orm import Session
+
+from app.campaigns.models import Campaign, CampaignStatus, Enrollment, EnrollmentStatus
+from app.campaigns.schedule import Schedule, parse_weekdays, weekday_names
+from app.campaigns.schemas import (
+    Audience,
+    CampaignCounts,
+    CampaignCreate,
+    CampaignOut,
+    CampaignPatch,
+    ScheduleIn,
+    ScheduleOut,
+)
+from app.core.errors import ProblemError
+from app.delivery.models import Delivery, DeliveryStatus
+from app.employees.models import Employee
+from app.lessons.models import Course, Lesson
+from app.tracking.models import Answer
+
+# Which actions each status allows; anything else is a 409 that says what is possible.
+TRANSITIONS: dict[str, tuple[set[CampaignStatus], CampaignStatus]] = {
+    "start": ({CampaignStatus.draft}, CampaignStatus.running),
+    "pause": ({CampaignStatus.running}, CampaignStatus.paused),
+    "resume": ({CampaignStatus.paused}, CampaignStatus.running),
+    "cancel": (
+        {CampaignStatus.draft, CampaignStatus.running, CampaignStatus.paused},
+        CampaignStatus.cancelled,
+    ),
+}
+
+
+def _hhmm(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def schedule_of(campaign: Campaign) -> Schedule:
+    return Schedule(
+        start_date=campaign.start_date,
+        end_date=campaign.end_date,
+        weekdays=frozenset(campaign.weekdays),
+        send_time=campaign.send_time,
+        tz=ZoneInfo(campaign.timezone),
+        window_start=campaign.window_start,
+        window_end=campaign.window_end,
+        interval_minutes=campaign.interval_minutes,
+    )
+
+
+def _course_by_slug(session: Session, slug: str) -> Course:
+    course = session.scalar(select(Course).where(Course.slug == slug))
+    if course is None:
+        known = ", ".join(session.scalars(select(Course.slug).order_by(Course.slug))) or "none"
+        raise ProblemError(
+            422,
+            "Unknown course",
+            f"course: no course {slug!r}; known courses: {known}",
+            errors=[{"field": "course", "message": f"unknown course {slug!r}"}],
+        )
+    return course
+
+
+def _apply_schedule(campaign: Campaign, schedule: ScheduleIn) -> None:
+    campaign.start_date = schedule.start_date
+    campaign.end_date = schedule.end_date
+    campaign.weekdays = sorted(parse_weekdays(list(schedule.weekdays)))
+    campaign.send_time = _hhmm(schedule.time)
+    campaign.timezone = schedule.timezone
+    campaign.window_start = _hhmm(schedule.window_start)
+    campaign.window_end = _hhmm(schedule.window_end)
+    campaign.interval_minutes = schedule.interval_minutes
+
+
+def create_campaign(session: Session, body: CampaignCreate, now: datetime) -> Campaign:
+    course = _course_by_slug(session, body.course)
+    campaign = Campaign(
+        name=body.name,
+        course_id=course.id,
+        status=CampaignStatus.draft,
+        status_reason="",
+        departments=sorted(set(body.audience.departments)),
+        desired_retention=body.desired_retention,
+        max_reviews_per_email=body.max_reviews_per_email,
+        owner_emails=[str(e).lower() for e in body.owner_emails],
+        created_at=now,
+        updated_at=now,
+    )
+    _apply_schedule(campaign, body.schedule)
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def get_campaign(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise ProblemError(404, "Not Found", f"No campaign with id {campaign_id}")
+    return campaign
+
+
+def list_campaigns(session: Session) -> list[Campaign]:
+    return list(session.scalars(select(Campaign).order_by(Campaign.id.desc())))
+
+
+def update_campaign(
+    session: Session, campaign: Campaign, patch: CampaignPatch, now: datetime
+) -> None:
+    if campaign.status in (CampaignStatus.cancelled, CampaignStatus.finished):
+        raise ProblemError(409, "Conflict", f"The campaign is {campaign.status}; it cannot change")
+    if patch.name is not None:
+        campaign.name = patch.name
+    if patch.audience is not None:
+        campaign.departments = sorted(set(patch.audience.departments))
+    if patch.schedule is not None:
+        _apply_schedule(campaign, patch.schedule)
+    if patch.desired_retention is not None:
+        campaign.desired_retention = patch.desired_retention
+    if patch.max_reviews_per_email is not None:
+        campaign.max_reviews_per_email = patch.max_reviews_per_email
+    if patch.owner_emails is not None:
+        campaign.owner_emails = [str(e).lower() for e in patch.owner_emails]
+    campaign.updated_at = now
+
+
+def transition(
+    session: Session, campaign: Campaign, action: str, now: datetime, reason: str = ""
+) -> None:
+    allowed, target = TRANSITIONS[action]
+    if campaign.status not in allowed:
+        possible = [a for a, (src, _) in TRANSITIONS.items() if campaign.status in src]
+        hint = f"; possible now: {', '.join(possible)}" if possible else ""
+        raise ProblemError(
+            409, "Conflict", f"Cannot {action} a campaign that is {campaign.status}{hint}"
+        )
+    if action == "start":
+        lessons = session.scalar(
+            select(func.count()).where(
+                Lesson.course_id == campaign.course_id, Lesson.position.is_not(None)
+            )
+        )
+        if not lessons:
+            raise ProblemError(409, "Conflict", "The course has no lessons; sync the lessons first")
+        campaign.started_at = now
+        enroll_audience(session, campaign, now)
+    if action in ("pause", "cancel"):
+        # Unsent e-mails are dropped, not held: on resume the next slot carries the same lesson.
+        drop_pending_deliveries(session, campaign.id)
+    if action == "resume":
+        campaign.planned_slot_at = None  # plan the current slot again for those who missed it
+    campaign.status = target
+    campaign.status_reason = reason
+    campaign.updated_at = now
+
+
+def drop_pending_deliveries(
+    session: Session, campaign_id: int, before: datetime | None = None
+) -> int:
+    condition = and_(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.pending)
+    if before is not None:
+        condition = and_(condition, Delivery.slot_at < before)
+    result = session.execute(delete(Delivery).where(condition))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def enroll_audience(session: Session, campaign: Campaign, now: datetime) -> int:
+    """Enroll every active employee of the audience not yet enrolled (one INSERT … SELECT)."""
+    already = select(Enrollment.id).where(
+        Enrollment.campaign_id == campaign.id, Enrollment.employee_id == Employee.id
+    )
+    audience = select(
+        literal(campaign.id),
+        Employee.id,
+        literal(EnrollmentStatus.active.value),
+        literal(now, type_=Enrollment.__table__.c.enrolled_at.type),
+    ).where(Employee.active.is_(True), Employee.erased_at.is_(None), ~already.exists())
+    if campaign.departments:
+        audience = audience.where(Employee.department.in_(campaign.departments))
+    result = session.execute(
+        insert(Enrollment).from_select(
+            ["campaign_id", "employee_id", "status", "enrolled_at"], audience
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def campaign_counts(session: Session, campaign_id: int) -> CampaignCounts:
+    by_status = dict(
+        session.execute(
+            select(Delivery.status, func.count())
+            .where(Delivery.campaign_id == campaign_id)
+            .group_by(Delivery.status)
+        ).all()
+    )
+    enrolled, opted_out = session.execute(
+        select(
+            func.count(),
+            func.count().filter(Enrollment.status == EnrollmentStatus.opted_out),
+        ).where(Enrollment.campaign_id == campaign_id)
+    ).one()
+    answered = session.scalar(
+        select(func.count(func.distinct(Answer.delivery_id)))
+        .join(Delivery, Delivery.id == Answer.delivery_id)
+        .where(Delivery.campaign_id == campaign_id)
+    )
+    return CampaignCounts(
+        enrolled=enrolled,
+        sent=by_status.get(DeliveryStatus.sent, 0),
+        failed=by_status.get(DeliveryStatus.failed, 0),
+        pending=by_status.get(DeliveryStatus.pending, 0) + by_status.get(DeliveryStatus.sending, 0),
+        answered=answered or 0,
+        opted_out=opted_out,
+    )
+
+
+def to_out(session: Session, campaign: Campaign, now: datetime, *, counts: bool) -> CampaignOut:
+    course_slug = session.scalar(select(Course.slug).where(Course.id == campaign.course_id))
+    schedule = schedule_of(campaign)
+    running = campaign.status in (
+        CampaignStatus.running,
+        CampaignStatus.draft,
+        CampaignStatus.paused,
+    )
+    data: dict[str, Any] = {
+        "id": campaign.id,
+        "name": campaign.name,
+        "course": course_slug or "",
+        "status": campaign.status,
+        "status_reason": campaign.status_reason,
+        "audience": Audience(departments=list(campaign.departments)),
+        "schedule": ScheduleOut(
+            start_date=campaign.start_date,
+            end_date=campaign.end_date,
+            weekdays=weekday_names(list(campaign.weekdays)),
+            time=campaign.send_time,
+            timezone=campaign.timezone,
+            window_start=campaign.window_start,
+            window_end=campaign.window_end,
+            interval_minutes=campaign.interval_minutes,
+        ),
+        "desired_retention": campaign.desired_retention,
+        "max_reviews_per_email": campaign.max_reviews_per_email,
+        "owner_emails": list(campaign.owner_emails),
+        "created_at": campaign.created_at,
+        "started_at": campaign.started_at,
+        "next_slot_at": schedule.next_slot(now) if running else None,
+        "counts": campaign_counts(session, campaign.id) if counts else None,
+    }
+    return CampaignOut(**data)

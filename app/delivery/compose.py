@@ -1,0 +1,174 @@
+"""Turn outbox rows into e-mail messages: load a batch's data in a few queries, then render."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from app.campaigns.models import Campaign, Enrollment
+from app.core.config import Settings
+from app.core.tokens import message_id
+from app.delivery.links import Links
+from app.delivery.models import Delivery
+from app.delivery.render import (
+    EmailContent,
+    LessonContent,
+    QuestionContent,
+    build_message,
+    render_email,
+)
+from app.employees.models import Employee
+from app.lessons.models import Course, Lesson, LessonVersion
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    delivery_id: int
+    recipient: str
+    data: bytes  # serialised here, off the event loop, so sending only moves bytes
+    message_id: str
+
+
+@dataclass(frozen=True)
+class VersionedLesson:
+    key: str
+    version: LessonVersion
+
+
+def lesson_content(item: VersionedLesson) -> LessonContent:
+    v = item.version
+    return LessonContent(
+        key=item.key,
+        title=v.title,
+        key_point=v.key_point,
+        body_md=v.body_md,
+        what_you_do=v.what_you_do,
+        read_more_url=v.read_more_url,
+        read_more_title=v.read_more_title,
+        sources=[str(s) for s in v.sources],
+    )
+
+
+def question_content(item: VersionedLesson, links: Links, *, is_review: bool) -> QuestionContent:
+    v = item.version
+    return QuestionContent(
+        lesson_key=item.key,
+        lesson_title=v.title,
+        question=v.question,
+        options=list(v.options),
+        answer_urls=[links.answer(item.key, i) for i in range(len(v.options))],
+        is_review=is_review,
+        original_lesson_url=links.view(item.key) if is_review else None,
+    )
+
+
+def load_versions(
+    session: Session, pairs: Iterable[tuple[int, str]]
+) -> dict[tuple[int, str], VersionedLesson]:
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Lesson.key, LessonVersion)
+        .join(Lesson, Lesson.id == LessonVersion.lesson_id)
+        .where(tuple_(LessonVersion.lesson_id, LessonVersion.content_hash).in_(list(wanted)))
+    ).all()
+    return {(v.lesson_id, v.content_hash): VersionedLesson(key, v) for key, v in rows}
+
+
+def delivery_items(delivery: Delivery) -> list[tuple[int, str, bool]]:
+    """(lesson id, content hash, is_review) for every question the e-mail carries, lesson first."""
+    items: list[tuple[int, str, bool]] = []
+    if delivery.lesson_id is not None and delivery.lesson_hash is not None:
+        items.append((delivery.lesson_id, delivery.lesson_hash, False))
+    items.extend((int(r["lesson_id"]), str(r["hash"]), True) for r in delivery.review_items)
+    return items
+
+
+def email_content(
+    *,
+    course: Course,
+    delivery: Delivery,
+    first_name: str,
+    versions: dict[tuple[int, str], VersionedLesson],
+    links: Links,
+    sent_on: Any,
+) -> EmailContent:
+    lesson: LessonContent | None = None
+    questions: list[QuestionContent] = []
+    for lesson_id, content_hash, is_review in delivery_items(delivery):
+        item = versions[(lesson_id, content_hash)]
+        if not is_review:
+            lesson = lesson_content(item)
+        questions.append(question_content(item, links, is_review=is_review))
+    return EmailContent(
+        language=course.language,
+        course_title=course.title,
+        help_md=course.help_text,
+        first_name=first_name,
+        lesson=lesson,
+        questions=questions,
+        view_url=links.view() if lesson is not None else None,
+        unsubscribe_url=links.unsubscribe(),
+        sent_on=sent_on,
+    )
+
+
+def compose_batch(
+    session: Session, settings: Settings, delivery_ids: list[int], now: datetime
+) -> list[Outgoing]:
+    """Messages for claimed deliveries, in a constant number of queries whatever the batch size."""
+    if not delivery_ids:
+        return []
+    rows = session.execute(
+        select(Delivery, Employee, Campaign)
+        .join(Enrollment, Enrollment.id == Delivery.enrollment_id)
+        .join(Employee, Employee.id == Enrollment.employee_id)
+        .join(Campaign, Campaign.id == Delivery.campaign_id)
+        .where(Delivery.id.in_(delivery_ids))
+        .order_by(Delivery.id)
+    ).all()
+    courses = {
+        c.id: c
+        for c in session.scalars(
+            select(Course).where(Course.id.in_({r[2].course_id for r in rows}))
+        )
+    }
+    versions = load_versions(
+        session, ((lid, h) for r in rows for lid, h, _ in delivery_items(r[0]))
+    )
+    secret = settings.secret()
+    domain = settings.mail_domain
+    out: list[Outgoing] = []
+    for delivery, employee, campaign in rows:
+        if not employee.email:
+            continue
+        course = courses[campaign.course_id]
+        links = Links.for_delivery(settings.base_url, secret, delivery.id)
+        content = email_content(
+            course=course,
+            delivery=delivery,
+            first_name=employee.first_name,
+            versions=versions,
+            links=links,
+            sent_on=now.astimezone(ZoneInfo(campaign.timezone)).date(),
+        )
+        mid = message_id(secret, delivery.id, domain)
+        message = build_message(
+            render_email(content),
+            to_addr=employee.email,
+            to_name=employee.full_name,
+            from_addr=settings.mail_from,
+            message_id=mid,
+            unsubscribe_url=links.unsubscribe(),
+            date=now,
+            language=course.language,
+        )
+        out.append(Outgoing(delivery.id, employee.email, message.as_bytes(), mid))
+    return out

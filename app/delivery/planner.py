@@ -1,0 +1,121 @@
+"""The planner: for each running campaign's current send slot, write one outbox row per e-mail.
+
+Each slot is planned once (Campaign.planned_slot_at). The next lesson for a person is derived
+from the outbox itself (how many lesson e-mails they already have), so pausing — which drops
+unsent rows — can never skip or repeat a lesson. Unsent rows of an earlier slot are superseded
+by the new slot: nobody gets two e-mails because the service was down.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from app.campaigns.models import Campaign, CampaignStatus, Enrollment, EnrollmentStatus
+from app.campaigns.service import drop_pending_deliveries, enroll_audience, schedule_of
+from app.delivery.models import Delivery, DeliveryStatus
+from app.employees.models import Employee
+from app.lessons.models import Lesson
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PlanReport:
+    campaigns: int = 0
+    planned: int = 0
+    enrolled: int = 0
+    finished: list[int] = field(default_factory=list)
+
+
+def plan_due(session: Session, now: datetime) -> PlanReport:
+    """Plan every running campaign whose latest slot has not been planned yet."""
+    report = PlanReport()
+    campaigns = session.scalars(
+        select(Campaign).where(Campaign.status == CampaignStatus.running).order_by(Campaign.id)
+    ).all()
+    for campaign in campaigns:
+        schedule = schedule_of(campaign)
+        if schedule.ended(now):
+            drop_pending_deliveries(session, campaign.id)
+            campaign.status = CampaignStatus.finished
+            campaign.status_reason = "The end date has passed."
+            campaign.updated_at = now
+            report.finished.append(campaign.id)
+            continue
+        slot = schedule.latest_slot(now)
+        if slot is None or (
+            campaign.planned_slot_at is not None and slot <= campaign.planned_slot_at
+        ):
+            continue
+        report.campaigns += 1
+        report.enrolled += enroll_audience(session, campaign, now)
+        report.planned += plan_slot(session, campaign, slot, now)
+        campaign.planned_slot_at = slot
+    return report
+
+
+def plan_slot(session: Session, campaign: Campaign, slot: datetime, now: datetime) -> int:
+    """Write the outbox rows for one slot; returns how many e-mails were planned."""
+    drop_pending_deliveries(session, campaign.id, before=slot)
+    lessons = session.execute(
+        select(Lesson.id, Lesson.content_hash)
+        .where(Lesson.course_id == campaign.course_id, Lesson.position.is_not(None))
+        .order_by(Lesson.position)
+    ).all()
+    # Planned late (service was down)? Send now if still inside the window, else when it opens.
+    due_at = schedule_of(campaign).window_opening(now)
+    rows: list[dict[str, Any]] = []
+    for enrollment_id, lessons_had in _recipients(session, campaign.id, slot):
+        if lessons_had >= len(lessons):
+            continue  # course done; review-only e-mails come from the learning domain
+        lesson_id, content_hash = lessons[lessons_had]
+        rows.append(
+            {
+                "campaign_id": campaign.id,
+                "enrollment_id": enrollment_id,
+                "slot_at": slot,
+                "due_at": due_at,
+                "lesson_id": lesson_id,
+                "lesson_hash": content_hash,
+                "review_items": [],
+                "status": DeliveryStatus.pending,
+                "attempts": 0,
+                "created_at": now,
+            }
+        )
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(Delivery), rows[start : start + 5000])
+    log.info(
+        "campaign %s: planned %d e-mails for slot %s", campaign.id, len(rows), slot.isoformat()
+    )
+    return len(rows)
+
+
+def _recipients(session: Session, campaign_id: int, slot: datetime) -> list[tuple[int, int]]:
+    """(enrollment id, lessons already in their outbox) for everyone who should get this slot."""
+    lesson_count = (
+        select(func.count(Delivery.lesson_id))
+        .where(Delivery.enrollment_id == Enrollment.id)
+        .scalar_subquery()
+    )
+    has_slot = select(Delivery.id).where(
+        Delivery.enrollment_id == Enrollment.id, Delivery.slot_at == slot
+    )
+    rows = session.execute(
+        select(Enrollment.id, lesson_count)
+        .join(Employee, Employee.id == Enrollment.employee_id)
+        .where(
+            Enrollment.campaign_id == campaign_id,
+            Enrollment.status == EnrollmentStatus.active,
+            Employee.active.is_(True),
+            ~has_slot.exists(),
+        )
+        .order_by(Enrollment.id)
+    ).all()
+    return [(int(r[0]), int(r[1])) for r in rows]
