@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from app.core.errors import install_error_handlers
 from app.core.runtime import Runtime
+
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def create_app(runtime: Runtime | None = None, *, background: bool = False) -> FastAPI:
@@ -43,6 +49,7 @@ def create_app(runtime: Runtime | None = None, *, background: bool = False) -> F
     app.state.services = None
     install_error_handlers(app)
     _include_routers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 

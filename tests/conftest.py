@@ -27,6 +27,7 @@ from app.core.runtime import Runtime
 from app.main import create_app
 from tests.smtp_server import SmtpSink
 
+REPO = Path(__file__).resolve().parents[1]
 TEST_SECRET = "test-secret-" + "0123456789abcdef" * 3
 # A Monday early morning in Stockholm (UTC+1 in January).
 START = datetime(2026, 1, 5, 5, 0, tzinfo=UTC)
@@ -104,6 +105,7 @@ def settings(tmp_path: Path, database_url: str, smtp_sink: SmtpSink) -> Settings
         base_url="http://testserver",
         secret_key=TEST_SECRET,  # type: ignore[arg-type]
         mail_from="Nanolearn <kurs@kommun.example>",
+        lessons_dir=REPO / "lessons",
     )
 
 

@@ -1,5 +1,158 @@
+"""`nanolearn campaigns …`: list and run campaigns from the shell, and set up the demo."""
+
 from __future__ import annotations
 
-import typer
+import json
+from datetime import timedelta
+from pathlib import Path
 
-app = typer.Typer(no_args_is_help=True)
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from app.campaigns import service
+from app.campaigns.schemas import CampaignCreate
+from app.core.db import session_scope
+from app.core.errors import ProblemError
+from app.core.runtime import Runtime
+from app.employees.models import Employee
+
+app = typer.Typer(no_args_is_help=True, help="Campaigns: a course sent to employees on a schedule.")
+out = Console()
+err = Console(stderr=True)
+
+DEMO_DEPARTMENTS = ("Socialförvaltningen", "Utbildningsförvaltningen", "Vård och omsorg", "Kommunledningskontoret")
+DEMO_NAMES = (
+    "Anna Lind", "Erik Berg", "Maria Holm", "Johan Ek", "Sara Nyström", "Ali Hassan", "Lena Sjöberg",
+    "Karin Åberg", "Mohammed Ali", "Eva Strand", "Per Lund", "Fatima Noor", "Olof Dahl", "Sofia Wik",
+    "Jonas Blom", "Elin Falk", "Hanna Björk", "Ahmed Omar", "Ingrid Sandberg", "Nils Forsberg",
+    "Amira Haddad", "Gustav Lindqvist", "Ida Engström", "Leila Karimi", "Mats Öberg",
+)
+
+
+def _fail(exc: ProblemError) -> None:
+    err.print(f"[red]{exc.title}:[/] {exc.detail}")
+    raise typer.Exit(1)
+
+
+@app.command("list")
+def list_campaigns() -> None:
+    """List campaigns with their status and counts."""
+    runtime = Runtime.create()
+    with session_scope(runtime.session_factory) as session:
+        table = Table("id", "name", "course", "status", "enrolled", "sent", "answered", "next e-mail")
+        for c in service.list_campaigns(session):
+            o = service.to_out(session, c, runtime.clock.now(), counts=True)
+            assert o.counts is not None
+            table.add_row(
+                str(o.id), o.name, o.course, o.status, str(o.counts.enrolled), str(o.counts.sent),
+                str(o.counts.answered), f"{o.next_slot_at:%Y-%m-%d %H:%M} UTC" if o.next_slot_at else "-",
+            )
+    out.print(table)
+
+
+@app.command()
+def create(file: Path = typer.Argument(..., help="A JSON file with the campaign, as for POST /api/v1/campaigns.")) -> None:
+    """Create a campaign (draft) from a JSON file."""
+    try:
+        body = CampaignCreate.model_validate_json(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        err.print(f"[red]No file {file}.[/]")
+        raise typer.Exit(1) from None
+    except ValidationError as exc:
+        for e in exc.errors():
+            err.print(f"[red]{file}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}[/]")
+        raise typer.Exit(1) from None
+    runtime = Runtime.create()
+    try:
+        with session_scope(runtime.session_factory) as session:
+            campaign = service.create_campaign(session, body, runtime.clock.now())
+    except ProblemError as exc:
+        _fail(exc)
+    err.print(f"Created campaign {campaign.id} (draft). Start it with: nanolearn campaigns start {campaign.id}")
+
+
+def _transition(action: str, campaign_id: int) -> None:
+    runtime = Runtime.create()
+    try:
+        with session_scope(runtime.session_factory) as session:
+            campaign = service.get_campaign(session, campaign_id)
+            service.transition(session, campaign, action, runtime.clock.now())
+            status = campaign.status
+    except ProblemError as exc:
+        _fail(exc)
+    err.print(f"Campaign {campaign_id} is now {status}.")
+
+
+@app.command()
+def start(campaign_id: int) -> None:
+    """Start a draft campaign."""
+    _transition("start", campaign_id)
+
+
+@app.command()
+def pause(campaign_id: int) -> None:
+    """Pause sending at once."""
+    _transition("pause", campaign_id)
+
+
+@app.command()
+def resume(campaign_id: int) -> None:
+    """Resume a paused campaign where it stopped."""
+    _transition("resume", campaign_id)
+
+
+@app.command()
+def cancel(campaign_id: int) -> None:
+    """Cancel a campaign for good."""
+    _transition("cancel", campaign_id)
+
+
+@app.command()
+def demo(
+    course: str = typer.Option("radikalisering", help="Course slug."),
+    every: int = typer.Option(1, help="Minutes between e-mails (a compressed schedule)."),
+) -> None:
+    """Create 25 sample employees (example.org) and start a campaign with an e-mail every minute."""
+    runtime = Runtime.create()
+    now = runtime.clock.now()
+    with session_scope(runtime.session_factory) as session:
+        known = set(session.scalars(select(Employee.email)))
+        for i, name in enumerate(DEMO_NAMES):
+            first, last = name.split(" ", 1)
+            address = f"{first}.{last}".lower().translate(str.maketrans("åäöé", "aaoe")) + "@example.org"
+            if address not in known:
+                session.add(
+                    Employee(email=address, first_name=first, last_name=last,
+                             department=DEMO_DEPARTMENTS[i % len(DEMO_DEPARTMENTS)],
+                             employee_number=f"DEMO{i + 1:03d}", active=True, created_at=now, updated_at=now)
+                )
+        session.flush()
+        start_at = now.astimezone(runtime.settings.timezone_info) + timedelta(minutes=1)
+        body = CampaignCreate.model_validate(
+            {
+                "name": f"Demo: {course}",
+                "course": course,
+                "schedule": {
+                    "start_date": start_at.date().isoformat(),
+                    "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                    "time": start_at.strftime("%H:%M"),
+                    "timezone": runtime.settings.timezone,
+                    "window_start": "00:00",
+                    "window_end": "23:59",
+                    "interval_minutes": every,
+                },
+            }
+        )
+        try:
+            campaign = service.create_campaign(session, body, now)
+            service.transition(session, campaign, "start", now)
+        except ProblemError as exc:
+            _fail(exc)
+    err.print(
+        f"Demo campaign {campaign.id} started for 25 sample employees: an e-mail every {every} min from "
+        f"{start_at:%H:%M}. Watch {runtime.settings.base_url}/dev/inbox"
+    )
+    out.print(json.dumps({"campaign": campaign.id}))

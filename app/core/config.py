@@ -153,6 +153,10 @@ class Settings(BaseSettings):
         return self.smtp_url == DEV_SMTP_URL
 
     @property
+    def timezone_info(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
 

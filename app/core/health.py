@@ -8,6 +8,11 @@ from app.core.deps import SessionDep
 router = APIRouter(tags=["health"])
 
 
+@router.get("/", include_in_schema=False)
+def root() -> dict[str, str]:
+    return {"service": "nanolearn", "docs": "/docs", "health": "/healthz"}
+
+
 @router.get("/healthz")
 def healthz() -> dict[str, str]:
     """Liveness: the process answers."""

@@ -1,0 +1,130 @@
+"""Fixed texts for e-mails and public pages, in Swedish and English.
+
+Employees read these on a phone, so the texts are short and plain (klarspråk). Swedish is the
+default: an unknown language falls back to it rather than failing a send.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+DEFAULT_LANGUAGE = "sv"
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "sv": {
+        "greeting": "Hej {name}!",
+        "greeting_neutral": "Hej!",
+        "intro_lesson": "Här kommer en ny kort lektion. Det tar bara ett par minuter.",
+        "intro_review": "I dag repeterar vi något från en tidigare lektion.",
+        "review_only_heading": "Dags att repetera",
+        "key_point": "Det viktigaste",
+        "what_you_do": "Så gör du",
+        "read_more": "Läs mer",
+        "sources": "Källor",
+        "question_heading": "Testa dig själv",
+        "review_heading": "Minns du?",
+        "review_from": "En repetition från lektionen ”{title}”.",
+        "read_original": "Läs lektionen igen",
+        "choose_answer": "Tryck på det svar du tror är rätt. Du bekräftar svaret på nästa sida.",
+        "choose_answer_text": "Öppna länken under det svar du tror är rätt.",
+        "view_in_browser": "Läs lektionen i webbläsaren",
+        "help_label": "Stöd och hjälp",
+        "why_you_get_this": "Du får det här mejlet eftersom du är med i kursen ”{course}”.",
+        "unsubscribe_intro": "Vill du inte få fler mejl i kursen?",
+        "unsubscribe_link": "Avsluta utskicken",
+        "subject_review": "Minns du? {title}",
+        "confirm_heading": "Bekräfta ditt svar",
+        "confirm_hint": "Ditt svar sparas först när du trycker på knappen. "
+        "Du kan byta svar innan dess.",
+        "submit_answer": "Skicka svar",
+        "result_right": "Rätt svar!",
+        "result_wrong": "Inte riktigt",
+        "your_answer": "Ditt svar: {answer}",
+        "right_answer": "Rätt svar: {answer}",
+        "explanation": "Därför",
+        "new_attempt": "Det här var ett nytt försök. I statistiken räknas bara ditt första svar.",
+        "read_lesson": "Läs lektionen",
+        "unsubscribe_heading": "Avsluta utskick",
+        "unsubscribe_question": "Vill du sluta få mejl från kursen ”{course}”?",
+        "unsubscribe_button": "Ja, avsluta",
+        "unsubscribe_done_heading": "Klart!",
+        "unsubscribe_done": "Du får inga fler mejl från kursen ”{course}”.",
+        "unsubscribe_unavailable": "Det går inte att avsluta utskicken med den här länken.",
+    },
+    "en": {
+        "greeting": "Hi {name}!",
+        "greeting_neutral": "Hi!",
+        "intro_lesson": "Here is a new short lesson. It only takes a couple of minutes.",
+        "intro_review": "Today we go over something from an earlier lesson.",
+        "review_only_heading": "Time for a quick review",
+        "key_point": "Key point",
+        "what_you_do": "What you do",
+        "read_more": "Read more",
+        "sources": "Sources",
+        "question_heading": "Test yourself",
+        "review_heading": "Do you remember?",
+        "review_from": "A repetition from the lesson “{title}”.",
+        "read_original": "Read the lesson again",
+        "choose_answer": "Tap the answer you think is right. You confirm it on the next page.",
+        "choose_answer_text": "Open the link under the answer you think is right.",
+        "view_in_browser": "Read this lesson in your browser",
+        "help_label": "Support and help",
+        "why_you_get_this": "You get this e-mail because you take part in the course “{course}”.",
+        "unsubscribe_intro": "Don't want more e-mails from this course?",
+        "unsubscribe_link": "Unsubscribe",
+        "subject_review": "Do you remember? {title}",
+        "confirm_heading": "Confirm your answer",
+        "confirm_hint": "Your answer is saved only when you press the button. "
+        "You can change your choice before that.",
+        "submit_answer": "Send answer",
+        "result_right": "That's right!",
+        "result_wrong": "Not quite",
+        "your_answer": "Your answer: {answer}",
+        "right_answer": "Right answer: {answer}",
+        "explanation": "Why",
+        "new_attempt": "This was a new attempt. Only your first answer counts in the statistics.",
+        "read_lesson": "Read the lesson",
+        "unsubscribe_heading": "Unsubscribe",
+        "unsubscribe_question": "Do you want to stop getting e-mails from the course “{course}”?",
+        "unsubscribe_button": "Yes, unsubscribe",
+        "unsubscribe_done_heading": "Done!",
+        "unsubscribe_done": "You will get no more e-mails from the course “{course}”.",
+        "unsubscribe_unavailable": "This link can't be used to unsubscribe.",
+    },
+}
+
+_WEEKDAYS = {
+    "sv": "måndag tisdag onsdag torsdag fredag lördag söndag".split(),
+    "en": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split(),
+}
+
+_MONTHS = {
+    "sv": (
+        "januari februari mars april maj juni juli augusti september oktober november december"
+    ).split(),
+    "en": (
+        "January February March April May June July August September October November December"
+    ).split(),
+}
+
+SUPPORTED_LANGUAGES = frozenset(_TEXTS)
+
+
+def normalize_language(language: str) -> str:
+    """A supported language code; anything else becomes Swedish."""
+    code = (language or "").strip().lower()
+    return code if code in _TEXTS else DEFAULT_LANGUAGE
+
+
+def t(language: str, key: str, **params: object) -> str:
+    """The fixed text `key` in `language`, with {placeholders} filled from params."""
+    text = _TEXTS[normalize_language(language)][key]
+    return text.format(**params) if params else text
+
+
+def format_date(d: date, language: str) -> str:
+    """A date as people write it: "måndag 5 januari 2026" / "Monday 5 January 2026"."""
+    code = normalize_language(language)
+    weekday = _WEEKDAYS[code][d.weekday()]
+    month = _MONTHS[code][d.month - 1]
+    return f"{weekday} {d.day} {month} {d.year}"

@@ -1,0 +1,87 @@
+"""/dev/inbox: the messages the built-in mail catcher received. Exists only while the
+SMTP URL points at the catcher, i.e. never in production."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import mailbox
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
+from html import escape
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+
+from app.core.config import Settings
+from app.core.deps import SettingsDep
+
+router = APIRouter(prefix="/dev/inbox", include_in_schema=False)
+
+
+def _maildir(settings: Settings) -> mailbox.Maildir | None:
+    if not settings.dev_mail_enabled or not settings.mail_dir.exists():
+        return None
+    return mailbox.Maildir(settings.mail_dir, factory=None, create=False)
+
+
+def _parse(raw: bytes) -> EmailMessage:
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def _page(title: str, body: str) -> HTMLResponse:
+    return HTMLResponse(
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
+        f'<link rel="stylesheet" href="/static/site.css"></head><body><main class="page">{body}</main></body></html>'
+    )
+
+
+@router.get("")
+def inbox(settings: SettingsDep) -> Response:
+    """The development inbox: newest message first."""
+    box = _maildir(settings)
+    if box is None:
+        return PlainTextResponse("The dev inbox exists only with the built-in mail catcher.", 404)
+    rows = []
+    for key in box.keys():
+        msg = _parse(box.get_bytes(key))
+        try:
+            when = parsedate_to_datetime(str(msg["Date"]))
+        except (TypeError, ValueError):
+            continue
+        rows.append((when, key, msg))
+    rows.sort(key=lambda r: r[0], reverse=True)
+    items = "".join(
+        f'<li><a href="/dev/inbox/{escape(key)}">{escape(str(msg["Subject"]))}</a><br>'
+        f'<small>{escape(str(msg["To"]))} · {when:%Y-%m-%d %H:%M:%S}</small></li>'
+        for when, key, msg in rows[:500]
+    )
+    return _page(
+        "Dev inbox",
+        f"<h1>Dev inbox</h1><p>{len(rows)} messages caught (nothing leaves this machine).</p><ul>{items}</ul>",
+    )
+
+
+@router.get("/{key}")
+def message(key: str, settings: SettingsDep) -> Response:
+    """One caught message's HTML part, as a mail client would show it."""
+    box = _maildir(settings)
+    if box is None or key not in box:
+        return PlainTextResponse("No such message.", 404)
+    msg = _parse(box.get_bytes(key))
+    part = msg.get_body(preferencelist=("html",))
+    if part is None:
+        return PlainTextResponse(msg.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
+    return HTMLResponse(part.get_content())
+
+
+@router.get("/{key}/raw")
+def raw(key: str, settings: SettingsDep) -> Response:
+    """The message source, headers included."""
+    box = _maildir(settings)
+    if box is None or key not in box:
+        return PlainTextResponse("No such message.", 404)
+    return PlainTextResponse(box.get_bytes(key).decode("utf-8", "replace"))

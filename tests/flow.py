@@ -1,0 +1,116 @@
+"""Drive the real scheduler jobs against a fake clock, and read what employees received."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from html.parser import HTMLParser
+
+from app.core.clock import FakeClock
+from app.core.runtime import Runtime
+from app.delivery.dispatcher import DispatchReport, Dispatcher
+from app.delivery.jobs import make_pool, plan_once
+from app.lessons.service import sync_from_settings
+
+BROWSER_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+
+
+def sync_lessons(runtime: Runtime) -> None:
+    with runtime.session_factory() as session:
+        sync_from_settings(session, runtime.settings, runtime.clock.now())
+        session.commit()
+
+
+def tick(runtime: Runtime) -> DispatchReport:
+    """One scheduler round at the clock's current time: plan, then send everything due."""
+    plan_once(runtime)
+
+    async def send() -> DispatchReport:
+        pool = make_pool(runtime)
+        try:
+            return await Dispatcher(runtime, pool, "test-worker").drain()
+        finally:
+            await pool.close()
+
+    return asyncio.run(send())
+
+
+def run_until(runtime: Runtime, clock: FakeClock, until: datetime, step: timedelta = timedelta(minutes=30)) -> int:
+    """Advance the clock to `until` in steps, ticking the scheduler at every step."""
+    sent = 0
+    while clock.now() < until:
+        clock.advance(min(step, until - clock.now()))
+        sent += tick(runtime).sent
+    return sent
+
+
+def next_slot(runtime: Runtime, campaign_id: int) -> datetime | None:
+    from app.campaigns.models import Campaign
+    from app.campaigns.service import schedule_of
+
+    with runtime.session_factory() as session:
+        campaign = session.get(Campaign, campaign_id)
+        assert campaign is not None
+        return schedule_of(campaign).next_slot(runtime.clock.now())
+
+
+def run_slots(runtime: Runtime, clock: FakeClock, campaign_id: int, count: int, after: timedelta = timedelta(minutes=5)) -> int:
+    """Jump to just after each of the campaign's next `count` slots and tick there."""
+    sent = 0
+    for _ in range(count):
+        slot = next_slot(runtime, campaign_id)
+        assert slot is not None, "the campaign has no more slots"
+        clock.set(slot + after)
+        sent += tick(runtime).sent
+    return sent
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            href = dict(attrs).get("href")
+            if href:
+                self.hrefs.append(href)
+
+
+def html_links(message: EmailMessage) -> list[str]:
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None, "the e-mail has no HTML part"
+    parser = _Links()
+    parser.feed(part.get_content())
+    return parser.hrefs
+
+
+@dataclass(frozen=True)
+class MailLinks:
+    view: str
+    answers: dict[str, list[str]]  # lesson key -> answer URL per option
+    unsubscribe: str
+
+
+def mail_links(message: EmailMessage) -> MailLinks:
+    hrefs = html_links(message)
+    answers: dict[str, list[str]] = {}
+    for href in hrefs:
+        match = re.search(r"/a/[^/]+/([^/]+)/(\d+)$", href)
+        if match:
+            answers.setdefault(match.group(1), []).append(href)
+    view = next(h for h in hrefs if re.search(r"/l/[^/?]+$", h))
+    unsubscribe = next(h for h in hrefs if "/u/" in h)
+    return MailLinks(view, answers, unsubscribe)
+
+
+def form_action(html: str) -> str:
+    match = re.search(r'<form[^>]*action="([^"]+)"', html)
+    assert match, "no form on the page"
+    return match.group(1)
