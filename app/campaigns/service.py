@@ -63,7 +63,7 @@ def _course_by_slug(session: Session, slug: str) -> Course:
         raise ProblemError(
             422,
             "Unknown course",
-            f"course: no course {slug!r}; known courses: {known}",
+            f"course: unknown course {slug!r}; known courses: {known}",
             errors=[{"field": "course", "message": f"unknown course {slug!r}"}],
         )
     return course
