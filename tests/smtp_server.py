@@ -72,3 +72,23 @@ class SmtpSink:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+@dataclass
+class FaultyHandler(CollectingHandler):
+    """Replies like a troubled relay: 550 for chosen addresses, 451 the first N times per address."""
+
+    reject: set[str] = field(default_factory=set)
+    temporary_failures: int = 0
+    seen: dict[str, int] = field(default_factory=dict)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.reject:
+            return "550 5.1.1 Mailbox does not exist"
+        with self.lock:
+            count = self.seen.get(address, 0)
+            self.seen[address] = count + 1
+        if count < self.temporary_failures:
+            return "451 4.7.1 Try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"

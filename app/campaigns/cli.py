@@ -23,12 +23,38 @@ app = typer.Typer(no_args_is_help=True, help="Campaigns: a course sent to employ
 out = Console()
 err = Console(stderr=True)
 
-DEMO_DEPARTMENTS = ("Socialförvaltningen", "Utbildningsförvaltningen", "Vård och omsorg", "Kommunledningskontoret")
+DEMO_DEPARTMENTS = (
+    "Socialförvaltningen",
+    "Utbildningsförvaltningen",
+    "Vård och omsorg",
+    "Kommunledningskontoret",
+)
 DEMO_NAMES = (
-    "Anna Lind", "Erik Berg", "Maria Holm", "Johan Ek", "Sara Nyström", "Ali Hassan", "Lena Sjöberg",
-    "Karin Åberg", "Mohammed Ali", "Eva Strand", "Per Lund", "Fatima Noor", "Olof Dahl", "Sofia Wik",
-    "Jonas Blom", "Elin Falk", "Hanna Björk", "Ahmed Omar", "Ingrid Sandberg", "Nils Forsberg",
-    "Amira Haddad", "Gustav Lindqvist", "Ida Engström", "Leila Karimi", "Mats Öberg",
+    "Anna Lind",
+    "Erik Berg",
+    "Maria Holm",
+    "Johan Ek",
+    "Sara Nyström",
+    "Ali Hassan",
+    "Lena Sjöberg",
+    "Karin Åberg",
+    "Mohammed Ali",
+    "Eva Strand",
+    "Per Lund",
+    "Fatima Noor",
+    "Olof Dahl",
+    "Sofia Wik",
+    "Jonas Blom",
+    "Elin Falk",
+    "Hanna Björk",
+    "Ahmed Omar",
+    "Ingrid Sandberg",
+    "Nils Forsberg",
+    "Amira Haddad",
+    "Gustav Lindqvist",
+    "Ida Engström",
+    "Leila Karimi",
+    "Mats Öberg",
 )
 
 
@@ -42,19 +68,31 @@ def list_campaigns() -> None:
     """List campaigns with their status and counts."""
     runtime = Runtime.create()
     with session_scope(runtime.session_factory) as session:
-        table = Table("id", "name", "course", "status", "enrolled", "sent", "answered", "next e-mail")
+        table = Table(
+            "id", "name", "course", "status", "enrolled", "sent", "answered", "next e-mail"
+        )
         for c in service.list_campaigns(session):
             o = service.to_out(session, c, runtime.clock.now(), counts=True)
             assert o.counts is not None
             table.add_row(
-                str(o.id), o.name, o.course, o.status, str(o.counts.enrolled), str(o.counts.sent),
-                str(o.counts.answered), f"{o.next_slot_at:%Y-%m-%d %H:%M} UTC" if o.next_slot_at else "-",
+                str(o.id),
+                o.name,
+                o.course,
+                o.status,
+                str(o.counts.enrolled),
+                str(o.counts.sent),
+                str(o.counts.answered),
+                f"{o.next_slot_at:%Y-%m-%d %H:%M} UTC" if o.next_slot_at else "-",
             )
     out.print(table)
 
 
 @app.command()
-def create(file: Path = typer.Argument(..., help="A JSON file with the campaign, as for POST /api/v1/campaigns.")) -> None:
+def create(
+    file: Path = typer.Argument(
+        ..., help="A JSON file with the campaign, as for POST /api/v1/campaigns."
+    ),
+) -> None:
     """Create a campaign (draft) from a JSON file."""
     try:
         body = CampaignCreate.model_validate_json(file.read_text(encoding="utf-8"))
@@ -71,7 +109,9 @@ def create(file: Path = typer.Argument(..., help="A JSON file with the campaign,
             campaign = service.create_campaign(session, body, runtime.clock.now())
     except ProblemError as exc:
         _fail(exc)
-    err.print(f"Created campaign {campaign.id} (draft). Start it with: nanolearn campaigns start {campaign.id}")
+    err.print(
+        f"Created campaign {campaign.id} (draft). Start it with: nanolearn campaigns start {campaign.id}"
+    )
 
 
 def _transition(action: str, campaign_id: int) -> None:
@@ -122,12 +162,21 @@ def demo(
         known = set(session.scalars(select(Employee.email)))
         for i, name in enumerate(DEMO_NAMES):
             first, last = name.split(" ", 1)
-            address = f"{first}.{last}".lower().translate(str.maketrans("åäöé", "aaoe")) + "@example.org"
+            address = (
+                f"{first}.{last}".lower().translate(str.maketrans("åäöé", "aaoe")) + "@example.org"
+            )
             if address not in known:
                 session.add(
-                    Employee(email=address, first_name=first, last_name=last,
-                             department=DEMO_DEPARTMENTS[i % len(DEMO_DEPARTMENTS)],
-                             employee_number=f"DEMO{i + 1:03d}", active=True, created_at=now, updated_at=now)
+                    Employee(
+                        email=address,
+                        first_name=first,
+                        last_name=last,
+                        department=DEMO_DEPARTMENTS[i % len(DEMO_DEPARTMENTS)],
+                        employee_number=f"DEMO{i + 1:03d}",
+                        active=True,
+                        created_at=now,
+                        updated_at=now,
+                    )
                 )
         session.flush()
         start_at = now.astimezone(runtime.settings.timezone_info) + timedelta(minutes=1)
@@ -142,6 +191,7 @@ def demo(
                     "timezone": runtime.settings.timezone,
                     "window_start": "00:00",
                     "window_end": "23:59",
+                    "window_weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
                     "interval_minutes": every,
                 },
             }

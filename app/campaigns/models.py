@@ -41,6 +41,7 @@ class Campaign(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     window_start: Mapped[time]
     window_end: Mapped[time]
+    window_weekdays: Mapped[list[int]] = mapped_column(JSONType(), default=lambda: [0, 1, 2, 3, 4])
     desired_retention: Mapped[float] = mapped_column(default=0.9)
     max_reviews_per_email: Mapped[int] = mapped_column(default=1)
     owner_emails: Mapped[list[str]] = mapped_column(JSONType(), default=list)

@@ -31,12 +31,13 @@ class Schedule:
     tz: ZoneInfo
     window_start: time = DEFAULT_WINDOW[0]
     window_end: time = DEFAULT_WINDOW[1]
+    window_days: frozenset[int] = frozenset(range(5))  # Monday to Friday
     interval_minutes: int | None = None
 
     def _starts_at(self) -> datetime:
         return local_instant(self.start_date, self.send_time, self.tz)
 
-    def _sends_on(self, day: date) -> bool:
+    def sends_on(self, day: date) -> bool:
         if day < self.start_date or (self.end_date is not None and day > self.end_date):
             return False
         return day.weekday() in self.weekdays
@@ -57,7 +58,7 @@ class Schedule:
             day = today - timedelta(days=back)
             if day < self.start_date:
                 return None
-            if self._sends_on(day):
+            if self.sends_on(day):
                 slot = local_instant(day, self.send_time, self.tz)
                 if slot <= now:
                     return slot
@@ -78,7 +79,7 @@ class Schedule:
         for _ in range(_SEARCH_DAYS):
             if self.end_date is not None and day > self.end_date:
                 return None
-            if self._sends_on(day):
+            if self.sends_on(day):
                 slot = local_instant(day, self.send_time, self.tz)
                 if slot > after:
                     return slot
@@ -93,13 +94,13 @@ class Schedule:
         if self.interval_minutes:
             return True  # demo schedules send around the clock
         local = when.astimezone(self.tz)
-        return self.window_start <= local.time() < self.window_end
+        return (
+            local.weekday() in self.window_days
+            and self.window_start <= local.time() < self.window_end
+        )
 
     def window_opening(self, when: datetime) -> datetime:
-        """`when` if it is inside the send window, else when the next window opens (never at night).
-
-        Windows open on the campaign's send days, so a missed slot is not sent on a day off.
-        """
+        """`when` if it is inside the send window, else when the next window opens (never at night)."""
         if self.in_window(when):
             return when
         local = when.astimezone(self.tz)
@@ -107,7 +108,7 @@ class Schedule:
         if local.time() >= self.window_end:
             day += timedelta(days=1)
         for _ in range(_SEARCH_DAYS):
-            if day.weekday() in self.weekdays:
+            if day.weekday() in self.window_days:
                 opening = local_instant(day, self.window_start, self.tz)
                 if opening >= when:
                     return opening

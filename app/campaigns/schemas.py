@@ -31,6 +31,11 @@ class ScheduleIn(Strict):
     end_date: date | None = None
     window_start: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     window_end: str = Field(default="17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    window_weekdays: list[Weekday] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"],
+        min_length=1,
+        description="Days mail may go out; a missed slot is sent in the next window.",
+    )
     interval_minutes: int | None = Field(
         default=None, ge=1, le=1440, description="Demos only: a slot every N minutes."
     )
@@ -44,7 +49,7 @@ class ScheduleIn(Strict):
             raise ValueError(f"unknown time zone {value!r}; use e.g. Europe/Stockholm") from None
         return value
 
-    @field_validator("weekdays")
+    @field_validator("weekdays", "window_weekdays")
     @classmethod
     def _unique_days(cls, value: list[str]) -> list[str]:
         return sorted(set(value), key=WEEKDAY_NAMES.index)
@@ -55,6 +60,11 @@ class ScheduleIn(Strict):
             raise ValueError("end_date is before start_date")
         if self.window_end <= self.window_start:
             raise ValueError("window_end must be after window_start")
+        outside = sorted(set(self.weekdays) - set(self.window_weekdays), key=WEEKDAY_NAMES.index)
+        if outside and not self.interval_minutes:
+            raise ValueError(
+                f"send days {', '.join(outside)} are not window days; add them to window_weekdays"
+            )
         if not self.interval_minutes and not self.window_start <= self.time < self.window_end:
             raise ValueError(
                 f"time {self.time} is outside the send window "
@@ -90,6 +100,7 @@ class ScheduleOut(BaseModel):
     timezone: str
     window_start: time
     window_end: time
+    window_weekdays: list[str]
     interval_minutes: int | None
 
 

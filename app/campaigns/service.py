@@ -52,6 +52,7 @@ def schedule_of(campaign: Campaign) -> Schedule:
         tz=ZoneInfo(campaign.timezone),
         window_start=campaign.window_start,
         window_end=campaign.window_end,
+        window_days=frozenset(campaign.window_weekdays),
         interval_minutes=campaign.interval_minutes,
     )
 
@@ -77,6 +78,7 @@ def _apply_schedule(campaign: Campaign, schedule: ScheduleIn) -> None:
     campaign.timezone = schedule.timezone
     campaign.window_start = _hhmm(schedule.window_start)
     campaign.window_end = _hhmm(schedule.window_end)
+    campaign.window_weekdays = sorted(parse_weekdays(list(schedule.window_weekdays)))
     campaign.interval_minutes = schedule.interval_minutes
 
 
@@ -244,6 +246,7 @@ def to_out(session: Session, campaign: Campaign, now: datetime, *, counts: bool)
             timezone=campaign.timezone,
             window_start=campaign.window_start,
             window_end=campaign.window_end,
+            window_weekdays=weekday_names(list(campaign.window_weekdays)),
             interval_minutes=campaign.interval_minutes,
         ),
         "desired_retention": campaign.desired_retention,

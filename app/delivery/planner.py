@@ -63,13 +63,18 @@ def plan_due(session: Session, now: datetime) -> PlanReport:
 def plan_slot(session: Session, campaign: Campaign, slot: datetime, now: datetime) -> int:
     """Write the outbox rows for one slot; returns how many e-mails were planned."""
     drop_pending_deliveries(session, campaign.id, before=slot)
+    schedule = schedule_of(campaign)
+    # Planned late (service was down)? Send now if still inside the window, else when it opens;
+    # but when that day has a slot of its own, that slot carries the lesson: no double e-mail.
+    due_at = schedule.window_opening(now)
+    if due_at > now and schedule.sends_on(due_at.astimezone(schedule.tz).date()):
+        log.info("campaign %s: slot %s missed; its lesson goes at the next slot", campaign.id, slot)
+        return 0
     lessons = session.execute(
         select(Lesson.id, Lesson.content_hash)
         .where(Lesson.course_id == campaign.course_id, Lesson.position.is_not(None))
         .order_by(Lesson.position)
     ).all()
-    # Planned late (service was down)? Send now if still inside the window, else when it opens.
-    due_at = schedule_of(campaign).window_opening(now)
     rows: list[dict[str, Any]] = []
     for enrollment_id, lessons_had in _recipients(session, campaign.id, slot):
         if lessons_had >= len(lessons):

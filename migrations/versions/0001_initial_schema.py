@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 11:30:20.145413
+Create Date: 2026-11-21 11:34:17.803992
 """
 
 from collections.abc import Sequence
@@ -78,6 +78,7 @@ def upgrade() -> None:
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('window_start', sa.Time(), nullable=False),
     sa.Column('window_end', sa.Time(), nullable=False),
+    sa.Column('window_weekdays', app.core.db.JSONType(), nullable=False),
     sa.Column('desired_retention', sa.Double(), nullable=False),
     sa.Column('max_reviews_per_email', sa.Integer(), nullable=False),
     sa.Column('owner_emails', app.core.db.JSONType(), nullable=False),

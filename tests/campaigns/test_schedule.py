@@ -50,7 +50,9 @@ def test_window_opening_never_at_night() -> None:
     s = weekly()
     evening = datetime(2026, 3, 3, 19, 0, tzinfo=UTC)  # Tuesday 20:00 local
     opening = s.window_opening(evening).astimezone(STOCKHOLM)
-    assert (opening.weekday(), opening.hour) == (3, 7)  # Thursday 07:00, the next send day
+    assert (opening.weekday(), opening.hour) == (2, 7)  # Wednesday 07:00, the next window day
+    friday_evening = datetime(2026, 3, 6, 17, 30, tzinfo=UTC)
+    assert s.window_opening(friday_evening).astimezone(STOCKHOLM).weekday() == 0  # not the weekend
     morning = datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
     assert s.window_opening(morning) == morning
 
