@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -12,7 +11,6 @@ from fastapi.staticfiles import StaticFiles
 
 from app.core.errors import install_error_handlers
 from app.core.runtime import Runtime
-
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
-from app.delivery.dispatcher import DispatchReport, Dispatcher
+from app.delivery.dispatcher import Dispatcher, DispatchReport
 from app.delivery.jobs import make_pool, plan_once
 from app.lessons.service import sync_from_settings
 
@@ -41,7 +41,9 @@ def tick(runtime: Runtime) -> DispatchReport:
     return asyncio.run(send())
 
 
-def run_until(runtime: Runtime, clock: FakeClock, until: datetime, step: timedelta = timedelta(minutes=30)) -> int:
+def run_until(
+    runtime: Runtime, clock: FakeClock, until: datetime, step: timedelta = timedelta(minutes=30)
+) -> int:
     """Advance the clock to `until` in steps, ticking the scheduler at every step."""
     sent = 0
     while clock.now() < until:
@@ -60,7 +62,13 @@ def next_slot(runtime: Runtime, campaign_id: int) -> datetime | None:
         return schedule_of(campaign).next_slot(runtime.clock.now())
 
 
-def run_slots(runtime: Runtime, clock: FakeClock, campaign_id: int, count: int, after: timedelta = timedelta(minutes=5)) -> int:
+def run_slots(
+    runtime: Runtime,
+    clock: FakeClock,
+    campaign_id: int,
+    count: int,
+    after: timedelta = timedelta(minutes=5),
+) -> int:
     """Jump to just after each of the campaign's next `count` slots and tick there."""
     sent = 0
     for _ in range(count):

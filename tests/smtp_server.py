@@ -82,7 +82,9 @@ class FaultyHandler(CollectingHandler):
     temporary_failures: int = 0
     seen: dict[str, int] = field(default_factory=dict)
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
         if address in self.reject:
             return "550 5.1.1 Mailbox does not exist"
         with self.lock:

@@ -19,13 +19,18 @@ err = Console(stderr=True)
 @app.command()
 def create(
     name: str = typer.Option(..., help="Who or what uses the key, e.g. 'Anna, projektledare'."),
-    role: Role = typer.Option(Role.editor, help="admin: everything; editor: employees and campaigns; reporter: read and export."),
+    role: Role = typer.Option(
+        Role.editor,
+        help="admin: everything; editor: employees and campaigns; reporter: read and export.",
+    ),
 ) -> None:
     """Create an API key and print it once."""
     runtime = Runtime.create()
     with session_scope(runtime.session_factory) as session:
         key, plain = create_api_key(session, name, role, runtime.clock.now())
-    err.print(f"Created key [bold]{key.prefix}[/] ({role}) for {name}. Copy it now; it is not shown again:")
+    err.print(
+        f"Created key [bold]{key.prefix}[/] ({role}) for {name}. Copy it now; it is not shown again:"
+    )
     out.print(plain, soft_wrap=True, highlight=False)
     err.print("Use it as: Authorization: Bearer <key>")
 
@@ -39,7 +44,10 @@ def list_keys() -> None:
         table = Table("prefix", "name", "role", "created", "last used", "revoked")
         for k in keys:
             table.add_row(
-                k.prefix, k.name, k.role, f"{k.created_at:%Y-%m-%d %H:%M}",
+                k.prefix,
+                k.name,
+                k.role,
+                f"{k.created_at:%Y-%m-%d %H:%M}",
                 f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "-",
                 f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "",
             )
@@ -47,12 +55,16 @@ def list_keys() -> None:
 
 
 @app.command()
-def revoke(prefix: str = typer.Argument(..., help="The key's prefix, as shown by 'apikey list'.")) -> None:
+def revoke(
+    prefix: str = typer.Argument(..., help="The key's prefix, as shown by 'apikey list'."),
+) -> None:
     """Revoke an API key: it stops working at once."""
     runtime = Runtime.create()
     with session_scope(runtime.session_factory) as session:
         key = revoke_api_key(session, prefix, runtime.clock.now())
     if key is None:
-        err.print(f"[red]No key with prefix {prefix!r}.[/] See the prefixes with: nanolearn apikey list")
+        err.print(
+            f"[red]No key with prefix {prefix!r}.[/] See the prefixes with: nanolearn apikey list"
+        )
         raise typer.Exit(1)
     err.print(f"Key {prefix} ({key.name}) is revoked.")

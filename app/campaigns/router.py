@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from email.utils import parseaddr
 
 import aiosmtplib
@@ -60,7 +61,7 @@ def update_campaign(
     return service.to_out(session, campaign, clock.now(), counts=True)
 
 
-def _action(action: str):  # type: ignore[no-untyped-def]
+def _action(action: str) -> Callable[..., CampaignOut]:
     def run(campaign_id: int, session: SessionDep, clock: ClockDep, _: EditorKey) -> CampaignOut:
         campaign = service.get_campaign(session, campaign_id)
         service.transition(session, campaign, action, clock.now())

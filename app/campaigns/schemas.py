@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import date, datetime, time
+import datetime as dt
+from datetime import date, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -10,6 +11,7 @@ from app.campaigns.models import CampaignStatus
 from app.campaigns.schedule import WEEKDAY_NAMES
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WORKWEEK: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
 
 
 class Strict(BaseModel):
@@ -32,7 +34,7 @@ class ScheduleIn(Strict):
     window_start: str = Field(default="07:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     window_end: str = Field(default="17:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     window_weekdays: list[Weekday] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"],
+        default_factory=lambda: list(WORKWEEK),
         min_length=1,
         description="Days mail may go out; a missed slot is sent in the next window.",
     )
@@ -96,10 +98,10 @@ class ScheduleOut(BaseModel):
     start_date: date
     end_date: date | None
     weekdays: list[str]
-    time: time
+    time: dt.time
     timezone: str
-    window_start: time
-    window_end: time
+    window_start: dt.time
+    window_end: dt.time
     window_weekdays: list[str]
     interval_minutes: int | None
 

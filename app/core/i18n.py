@@ -50,6 +50,11 @@ _TEXTS: dict[str, dict[str, str]] = {
         "unsubscribe_done_heading": "Klart!",
         "unsubscribe_done": "Du får inga fler mejl från kursen ”{course}”.",
         "unsubscribe_unavailable": "Det går inte att avsluta utskicken med den här länken.",
+        "not_found_title": "Länken fungerar inte",
+        "not_found_text": "Länken är fel eller gäller inte längre. "
+        "Nästa lektion kommer som vanligt i din e-post.",
+        "choose_title": "Välj ett svar",
+        "choose_text": "Välj ett av svaren innan du skickar. Gå tillbaka och försök igen.",
     },
     "en": {
         "greeting": "Hi {name}!",
@@ -90,21 +95,48 @@ _TEXTS: dict[str, dict[str, str]] = {
         "unsubscribe_done_heading": "Done!",
         "unsubscribe_done": "You will get no more e-mails from the course “{course}”.",
         "unsubscribe_unavailable": "This link can't be used to unsubscribe.",
+        "not_found_title": "This link doesn't work",
+        "not_found_text": "The link is wrong or no longer valid. "
+        "Your next lesson will arrive by e-mail as usual.",
+        "choose_title": "Choose an answer",
+        "choose_text": "Choose one of the answers before you send. Go back and try again.",
     },
 }
 
 _WEEKDAYS = {
-    "sv": "måndag tisdag onsdag torsdag fredag lördag söndag".split(),
-    "en": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split(),
+    "sv": ["måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"],
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
 }
 
 _MONTHS = {
-    "sv": (
-        "januari februari mars april maj juni juli augusti september oktober november december"
-    ).split(),
-    "en": (
-        "January February March April May June July August September October November December"
-    ).split(),
+    "sv": [
+        "januari",
+        "februari",
+        "mars",
+        "april",
+        "maj",
+        "juni",
+        "juli",
+        "augusti",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ],
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
 }
 
 SUPPORTED_LANGUAGES = frozenset(_TEXTS)

@@ -46,7 +46,7 @@ def inbox(settings: SettingsDep) -> Response:
     if box is None:
         return PlainTextResponse("The dev inbox exists only with the built-in mail catcher.", 404)
     rows = []
-    for key in box.keys():
+    for key in box.iterkeys():
         msg = _parse(box.get_bytes(key))
         try:
             when = parsedate_to_datetime(str(msg["Date"]))
@@ -56,7 +56,7 @@ def inbox(settings: SettingsDep) -> Response:
     rows.sort(key=lambda r: r[0], reverse=True)
     items = "".join(
         f'<li><a href="/dev/inbox/{escape(key)}">{escape(str(msg["Subject"]))}</a><br>'
-        f'<small>{escape(str(msg["To"]))} · {when:%Y-%m-%d %H:%M:%S}</small></li>'
+        f"<small>{escape(str(msg['To']))} · {when:%Y-%m-%d %H:%M:%S}</small></li>"
         for when, key, msg in rows[:500]
     )
     return _page(

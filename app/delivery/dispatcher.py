@@ -11,21 +11,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar, cast
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, CampaignStatus, Enrollment, EnrollmentStatus
 from app.campaigns.service import schedule_of
 from app.core.runtime import Runtime
-from app.delivery.compose import compose_batch
+from app.delivery.compose import Outgoing, compose_batch
 from app.delivery.models import Delivery, DeliveryStatus
 from app.delivery.smtp import Outcome, SendResult, SmtpPool
 from app.employees.models import Employee
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(minutes=1)
@@ -116,7 +119,7 @@ def record(session: Session, worker_id: str, results: list[SendResult], now: dat
     sent = [r for r in results if r.outcome is Outcome.sent]
     if sent:
         session.connection().execute(
-            update(Delivery.__table__)
+            update(cast(Table, Delivery.__table__))
             .where(Delivery.id == bindparam("b_id"), Delivery.claimed_by == worker_id)
             .values(
                 status=DeliveryStatus.sent,
@@ -154,7 +157,7 @@ class Dispatcher:
         self.worker_id = worker_id
         self.flush_every = max(8, pool.concurrency * 2)
 
-    def _in_session(self, work):  # type: ignore[no-untyped-def]
+    def _in_session(self, work: Callable[[Session], T]) -> T:
         with self.runtime.session_factory() as session:
             value = work(session)
             session.commit()
@@ -167,7 +170,7 @@ class Dispatcher:
         now = clock.now()
         lease = timedelta(seconds=settings.lease_seconds)
 
-        def claim_and_compose(session: Session):  # type: ignore[no-untyped-def]
+        def claim_and_compose(session: Session) -> tuple[list[int], list[int], list[Outgoing]]:
             ids = claim(session, self.worker_id, now, settings.dispatch_batch_size, lease)
             cancelled = cancel_unwanted(session, ids) if ids else []
             wanted = [i for i in ids if i not in set(cancelled)]

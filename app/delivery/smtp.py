@@ -95,7 +95,8 @@ class SmtpPool:
             if outcome is Outcome.temporary or not isinstance(
                 exc, aiosmtplib.SMTPRecipientsRefused
             ):
-                client = await _discard(client)
+                await _discard(client)
+                client = None  # reconnect for the next message
             log.warning("delivery %s: %s (%s)", item.delivery_id, outcome, error.split("\n")[0])
             return SendResult(item.delivery_id, outcome, item.message_id, error, code)
         finally:
@@ -122,17 +123,15 @@ class SmtpPool:
         if self._idle is None:
             return
         while not self._idle.empty():
-            client = self._idle.get_nowait()
-            await _discard(client)
+            await _discard(self._idle.get_nowait())
         self._idle = None
 
 
 async def _discard(client: aiosmtplib.SMTP | None) -> None:
     if client is None:
-        return None
+        return
     try:
         if client.is_connected:
             await asyncio.wait_for(client.quit(), timeout=2)
     except Exception:
         client.close()
-    return None

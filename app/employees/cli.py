@@ -1,5 +1,150 @@
+"""`nanolearn employees import FILE`: load the staff list from CSV or Excel."""
+
 from __future__ import annotations
 
+from pathlib import Path
+from typing import NoReturn
+
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from app.core.db import session_scope
+from app.core.errors import ProblemError
+from app.core.runtime import Runtime
+from app.employees.importer import (
+    FILE_FIELD,
+    MAX_FILE_BYTES,
+    FileReadError,
+    ParsedFile,
+    RowError,
+    UnsupportedFileError,
+    detect_kind,
+    read_csv,
+    read_xlsx,
+    validate_table,
+)
+from app.employees.schemas import ImportMode
+from app.employees.service import ImportResult, import_parsed
 
 app = typer.Typer(no_args_is_help=True)
+
+
+@app.callback()
+def employees() -> None:
+    """Employees: import the staff list from the HR system or Excel."""
+
+
+# soft_wrap: one error per line even when piped to a file or a narrow window.
+console = Console(highlight=False, soft_wrap=True)
+# Progress goes to stderr and disappears when done, so stdout stays the report.
+progress_console = Console(stderr=True)
+
+
+@app.command("import")
+def import_command(
+    file: Path = typer.Argument(..., help="The staff list: .xlsx, .csv or .txt"),
+    sync: bool = typer.Option(False, "--sync", help="Also deactivate people not in the file."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would change."),
+) -> None:
+    """Import employees from a CSV or Excel file; a file with any error imports nothing."""
+    data = _read_file(file)
+    try:
+        parsed = _parse_with_progress(data, file.name)
+    except UnsupportedFileError as exc:
+        _fail(str(exc))
+    mode: ImportMode = "sync" if sync else "upsert"
+    runtime = Runtime.create()
+    try:
+        with (
+            _spinner("Jämför med databasen" if dry_run else "Sparar i databasen"),
+            session_scope(runtime.session_factory) as session,
+        ):
+            now = runtime.clock.now()
+            result = import_parsed(session, parsed, mode=mode, dry_run=dry_run, now=now)
+    except ProblemError as exc:
+        _fail(exc.detail)
+    finally:
+        runtime.engine.dispose()
+    _report(result)
+    if result.errors:
+        raise typer.Exit(1)
+
+
+def _read_file(file: Path) -> bytes:
+    if not file.is_file():
+        _fail(f"Filen finns inte: {file}. Kontrollera sökvägen och filnamnet.")
+    if file.stat().st_size > MAX_FILE_BYTES:
+        _fail(
+            f"Filen är för stor (högst {MAX_FILE_BYTES // (1024 * 1024)} MB). Ta bort kolumner "
+            "som inte behövs, eller dela upp listan per förvaltning."
+        )
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        _fail(f"Filen kunde inte läsas: {exc.strerror}. Kontrollera att du har behörighet.")
+
+
+def _parse_with_progress(data: bytes, filename: str) -> ParsedFile:
+    kind = detect_kind(data, filename)
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+    )
+    with Progress(
+        *columns, console=progress_console, transient=True, disable=not progress_console.is_terminal
+    ) as progress:
+        reading = progress.add_task("Läser filen", total=None)
+        try:
+            table = read_xlsx(data) if kind == "xlsx" else read_csv(data)
+        except FileReadError as exc:
+            return ParsedFile(errors=[RowError(None, FILE_FIELD, str(exc))])
+        progress.update(reading, visible=False)
+        checking = progress.add_task("Kontrollerar raderna", total=len(table.rows))
+        return validate_table(table, lambda n: progress.advance(checking, n))
+
+
+def _spinner(description: str) -> Progress:
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        console=progress_console,
+        transient=True,
+        disable=not progress_console.is_terminal,
+    )
+    progress.add_task(description, total=None)
+    return progress
+
+
+def _report(result: ImportResult) -> None:
+    for warning in result.warnings:
+        console.print(f"[yellow]Obs:[/] {escape(warning)}")
+    if result.errors:
+        for error in result.errors:
+            where = f"rad {error.row}, {error.field}" if error.row is not None else error.field
+            console.print(f"[red]{where}:[/] {escape(error.message)}")
+        if result.file_errors:
+            console.print("\n[bold red]Inget importerades.[/] Rätta filen och kör kommandot igen.")
+        else:
+            console.print(f"\n[bold red]{escape(result.error_summary())}.[/]")
+            console.print("Rätta raderna ovan och kör kommandot igen.")
+        return
+    table = Table(title="Provkörning: inget sparades" if result.dry_run else "Importen är klar")
+    table.add_column("Nya", justify="right")
+    table.add_column("Uppdaterade", justify="right")
+    table.add_column("Avaktiverade", justify="right")
+    table.add_column("Oförändrade", justify="right")
+    counts = (result.created, result.updated, result.deactivated, result.unchanged)
+    table.add_row(*(str(count) for count in counts))
+    console.print(table)
+    if result.dry_run:
+        console.print("Kör samma kommando utan --dry-run för att spara ändringarna.")
+
+
+def _fail(message: str) -> NoReturn:
+    console.print(f"[red]Fel:[/] {escape(message)}")
+    raise typer.Exit(1)

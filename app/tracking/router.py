@@ -5,18 +5,20 @@ GET never records an answer (mail scanners follow every link); only the confirmi
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
+from app.core.config import Settings
 from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.i18n import t
 from app.delivery.compose import lesson_content, question_content
 from app.delivery.links import Links
 from app.tracking import pages
 from app.tracking.classify import classify
-from app.tracking.models import EventKind
+from app.tracking.models import EventClass, EventKind
 from app.tracking.service import (
     Opened,
     is_opted_out,
@@ -50,7 +52,7 @@ def not_found(language: str = "sv") -> HTMLResponse:
     return html(page, 404)
 
 
-def _verdict(request: Request, opened: Opened, now):  # type: ignore[no-untyped-def]
+def _verdict(request: Request, opened: Opened, now: datetime) -> tuple[EventClass, str]:
     return classify(
         method=request.method,
         user_agent=request.headers.get("user-agent"),
@@ -59,7 +61,7 @@ def _verdict(request: Request, opened: Opened, now):  # type: ignore[no-untyped-
     )
 
 
-def _links(settings, opened: Opened) -> Links:  # type: ignore[no-untyped-def]
+def _links(settings: Settings, opened: Opened) -> Links:
     return Links.for_delivery(settings.base_url, settings.secret(), opened.delivery.id)
 
 

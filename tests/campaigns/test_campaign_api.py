@@ -55,7 +55,13 @@ def synced(runtime: Runtime) -> Runtime:
     ],
 )
 def test_invalid_campaign_bodies_name_the_field(
-    client: TestClient, synced: Runtime, editor_headers: dict, path: str, value: Any, field: str, words: str
+    client: TestClient,
+    synced: Runtime,
+    editor_headers: dict,
+    path: str,
+    value: Any,
+    field: str,
+    words: str,
 ) -> None:
     response = client.post("/api/v1/campaigns", json=body_with(path, value), headers=editor_headers)
     assert response.status_code == 422, response.text
@@ -69,20 +75,26 @@ def test_invalid_campaign_bodies_name_the_field(
 
 def test_not_json_at_all(client: TestClient, editor_headers: dict) -> None:
     response = client.post(
-        "/api/v1/campaigns", content=b"{not json", headers={**editor_headers, "content-type": "application/json"}
+        "/api/v1/campaigns",
+        content=b"{not json",
+        headers={**editor_headers, "content-type": "application/json"},
     )
     assert response.status_code == 422
     assert "json" in response.json()["detail"].lower()
 
 
-def test_state_machine_says_what_is_possible(client: TestClient, synced: Runtime, editor_headers: dict) -> None:
+def test_state_machine_says_what_is_possible(
+    client: TestClient, synced: Runtime, editor_headers: dict
+) -> None:
     campaign = client.post("/api/v1/campaigns", json=BODY, headers=editor_headers).json()
     url = f"/api/v1/campaigns/{campaign['id']}"
     assert campaign["status"] == "draft" and campaign["next_slot_at"] is not None
     assert client.post(f"{url}/resume", headers=editor_headers).status_code == 409
     assert client.post(f"{url}/start", headers=editor_headers).json()["status"] == "running"
     conflict = client.post(f"{url}/start", headers=editor_headers)
-    assert conflict.status_code == 409 and "possible now: pause, cancel" in conflict.json()["detail"]
+    assert (
+        conflict.status_code == 409 and "possible now: pause, cancel" in conflict.json()["detail"]
+    )
     assert client.post(f"{url}/pause", headers=editor_headers).json()["status"] == "paused"
     assert client.post(f"{url}/resume", headers=editor_headers).json()["status"] == "running"
     assert client.post(f"{url}/cancel", headers=editor_headers).json()["status"] == "cancelled"
@@ -94,7 +106,9 @@ def test_state_machine_says_what_is_possible(client: TestClient, synced: Runtime
 def test_patch_and_preview(client: TestClient, synced: Runtime, editor_headers: dict) -> None:
     campaign = client.post("/api/v1/campaigns", json=BODY, headers=editor_headers).json()
     url = f"/api/v1/campaigns/{campaign['id']}"
-    patched = client.patch(url, json={"audience": {"departments": ["Vård och omsorg"]}}, headers=editor_headers)
+    patched = client.patch(
+        url, json={"audience": {"departments": ["Vård och omsorg"]}}, headers=editor_headers
+    )
     assert patched.json()["audience"]["departments"] == ["Vård och omsorg"]
     preview = client.get(f"{url}/preview", headers=editor_headers)
     assert preview.status_code == 200 and 'lang="sv"' in preview.text
@@ -110,11 +124,17 @@ def test_test_send_reaches_a_real_smtp_server(
 ) -> None:  # type: ignore[no-untyped-def]
     campaign = client.post("/api/v1/campaigns", json=BODY, headers=editor_headers).json()
     response = client.post(
-        f"/api/v1/campaigns/{campaign['id']}/test-send", json={"email": "Projekt@Kommun.example"}, headers=editor_headers
+        f"/api/v1/campaigns/{campaign['id']}/test-send",
+        json={"email": "Projekt@Kommun.example"},
+        headers=editor_headers,
     )
     assert response.status_code == 200, response.text
     (received,) = smtp_sink.received
     assert received.rcpt_tos == ["Projekt@kommun.example"]  # local part as typed; domain normalised
     assert received.message["Message-ID"] == response.json()["message_id"]
-    bad = client.post(f"/api/v1/campaigns/{campaign['id']}/test-send", json={"email": "not-an-address"}, headers=editor_headers)
+    bad = client.post(
+        f"/api/v1/campaigns/{campaign['id']}/test-send",
+        json={"email": "not-an-address"},
+        headers=editor_headers,
+    )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "email"

@@ -26,7 +26,9 @@ def test_there_are_api_routes_to_check() -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), api_routes())
-def test_every_api_route_answers_401_without_a_key(client: TestClient, method: str, path: str) -> None:
+def test_every_api_route_answers_401_without_a_key(
+    client: TestClient, method: str, path: str
+) -> None:
     response = client.request(method, path)
     assert response.status_code == 401, f"{method} {path} answered {response.status_code}"
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -34,7 +36,9 @@ def test_every_api_route_answers_401_without_a_key(client: TestClient, method: s
 
 
 @pytest.mark.parametrize(("method", "path"), api_routes())
-def test_every_api_route_answers_401_with_a_wrong_key(client: TestClient, method: str, path: str) -> None:
+def test_every_api_route_answers_401_with_a_wrong_key(
+    client: TestClient, method: str, path: str
+) -> None:
     headers = {"Authorization": "Bearer nl_deadbeef_notarealkey"}
     assert client.request(method, path, headers=headers).status_code == 401
 

@@ -12,9 +12,19 @@ def make(**values: object) -> Settings:
 
 def test_smtp_url_forms() -> None:
     plain = parse_smtp_url("smtp://relay.kommun.se:587?starttls=true")
-    assert (plain.host, plain.port, plain.start_tls, plain.use_tls) == ("relay.kommun.se", 587, True, False)
+    assert (plain.host, plain.port, plain.start_tls, plain.use_tls) == (
+        "relay.kommun.se",
+        587,
+        True,
+        False,
+    )
     tls = parse_smtp_url("smtps://user%40kommun.se:p%3Ass@relay.kommun.se")
-    assert (tls.port, tls.use_tls, tls.username, tls.password) == (465, True, "user@kommun.se", "p:ss")
+    assert (tls.port, tls.use_tls, tls.username, tls.password) == (
+        465,
+        True,
+        "user@kommun.se",
+        "p:ss",
+    )
     assert "p:ss" not in tls.label
 
 

@@ -28,7 +28,9 @@ BODY = {
 def start_campaign(client: TestClient, runtime: Runtime, headers: dict, body: dict = BODY) -> int:
     sync_lessons(runtime)
     response = client.post(
-        "/api/v1/employees/import", files={"file": ("s.csv", STAFF.encode(), "text/csv")}, headers=headers
+        "/api/v1/employees/import",
+        files={"file": ("s.csv", STAFF.encode(), "text/csv")},
+        headers=headers,
     )
     assert response.status_code == 200, response.text
     campaign_id: int = client.post("/api/v1/campaigns", json=body, headers=headers).json()["id"]
@@ -44,7 +46,11 @@ def subjects_by_person(sink: SmtpSink) -> dict[str, list[str]]:
 
 
 def test_pause_resume_neither_skips_nor_repeats(
-    runtime: Runtime, client: TestClient, clock: FakeClock, smtp_sink: SmtpSink, editor_headers: dict
+    runtime: Runtime,
+    client: TestClient,
+    clock: FakeClock,
+    smtp_sink: SmtpSink,
+    editor_headers: dict,
 ) -> None:
     campaign_id = start_campaign(client, runtime, editor_headers)
     run_slots(runtime, clock, campaign_id, 2)
@@ -62,7 +68,11 @@ def test_pause_resume_neither_skips_nor_repeats(
 
 
 def test_pause_between_plan_and_send_drops_nothing(
-    runtime: Runtime, client: TestClient, clock: FakeClock, smtp_sink: SmtpSink, editor_headers: dict
+    runtime: Runtime,
+    client: TestClient,
+    clock: FakeClock,
+    smtp_sink: SmtpSink,
+    editor_headers: dict,
 ) -> None:
     from app.delivery.jobs import plan_once
     from tests.flow import next_slot
@@ -83,11 +93,18 @@ def test_pause_between_plan_and_send_drops_nothing(
 
 
 def test_deactivated_employees_get_nothing_more_and_late_joiners_start_at_lesson_1(
-    runtime: Runtime, client: TestClient, clock: FakeClock, smtp_sink: SmtpSink, editor_headers: dict
+    runtime: Runtime,
+    client: TestClient,
+    clock: FakeClock,
+    smtp_sink: SmtpSink,
+    editor_headers: dict,
 ) -> None:
     campaign_id = start_campaign(client, runtime, editor_headers)
     run_slots(runtime, clock, campaign_id, 2)
-    without_one = STAFF.replace("Person 6,person6@kommun.example,Avd 0\n", "") + "Ny Person,ny@kommun.example,Avd 1\n"
+    without_one = (
+        STAFF.replace("Person 6,person6@kommun.example,Avd 0\n", "")
+        + "Ny Person,ny@kommun.example,Avd 1\n"
+    )
     result = client.post(
         "/api/v1/employees/import?mode=sync",
         files={"file": ("s.csv", without_one.encode(), "text/csv")},
@@ -101,7 +118,11 @@ def test_deactivated_employees_get_nothing_more_and_late_joiners_start_at_lesson
 
 
 def test_downtime_never_doubles_up_or_sends_at_night(
-    runtime: Runtime, client: TestClient, clock: FakeClock, smtp_sink: SmtpSink, editor_headers: dict
+    runtime: Runtime,
+    client: TestClient,
+    clock: FakeClock,
+    smtp_sink: SmtpSink,
+    editor_headers: dict,
 ) -> None:
     campaign_id = start_campaign(client, runtime, editor_headers)  # Mon, Wed, Fri at 09:00
     run_slots(runtime, clock, campaign_id, 1)
@@ -119,7 +140,11 @@ def test_downtime_never_doubles_up_or_sends_at_night(
 
 
 def test_missed_slot_goes_out_when_the_next_window_opens(
-    runtime: Runtime, client: TestClient, clock: FakeClock, smtp_sink: SmtpSink, editor_headers: dict
+    runtime: Runtime,
+    client: TestClient,
+    clock: FakeClock,
+    smtp_sink: SmtpSink,
+    editor_headers: dict,
 ) -> None:
     body = {**BODY, "schedule": {**BODY["schedule"], "weekdays": ["tue", "thu"]}}
     campaign_id = start_campaign(client, runtime, editor_headers, body)
@@ -133,7 +158,11 @@ def test_missed_slot_goes_out_when_the_next_window_opens(
 
 
 def test_no_one_ever_gets_two_emails_in_one_slot(
-    runtime: Runtime, client: TestClient, clock: FakeClock, smtp_sink: SmtpSink, editor_headers: dict
+    runtime: Runtime,
+    client: TestClient,
+    clock: FakeClock,
+    smtp_sink: SmtpSink,
+    editor_headers: dict,
 ) -> None:
     campaign_id = start_campaign(client, runtime, editor_headers)
     run_slots(runtime, clock, campaign_id, 3)
@@ -147,7 +176,11 @@ def test_no_one_ever_gets_two_emails_in_one_slot(
 
 
 def test_smtp_rejections_and_temporary_failures(
-    runtime: Runtime, client: TestClient, clock: FakeClock, smtp_sink: SmtpSink, editor_headers: dict
+    runtime: Runtime,
+    client: TestClient,
+    clock: FakeClock,
+    smtp_sink: SmtpSink,
+    editor_headers: dict,
 ) -> None:
     handler = smtp_sink.handler
     assert not isinstance(handler, FaultyHandler)
@@ -159,15 +192,24 @@ def test_smtp_rejections_and_temporary_failures(
     clock.advance(minutes=3)
     assert tick(runtime).sent == 5  # the retries, after the backoff
     with runtime.session_factory() as session:
-        failed = session.scalars(select(Delivery).where(Delivery.status == DeliveryStatus.failed)).one()
+        failed = session.scalars(
+            select(Delivery).where(Delivery.status == DeliveryStatus.failed)
+        ).one()
         assert failed.last_error is not None and failed.last_error.startswith("550")
-        assert session.scalar(select(Delivery).where(Delivery.status == DeliveryStatus.pending)) is None
+        assert (
+            session.scalar(select(Delivery).where(Delivery.status == DeliveryStatus.pending))
+            is None
+        )
     counts = client.get(f"/api/v1/campaigns/{campaign_id}", headers=editor_headers).json()["counts"]
     assert (counts["sent"], counts["failed"]) == (5, 1)
 
 
 def test_expired_lease_is_picked_up_again(
-    runtime: Runtime, client: TestClient, clock: FakeClock, smtp_sink: SmtpSink, editor_headers: dict
+    runtime: Runtime,
+    client: TestClient,
+    clock: FakeClock,
+    smtp_sink: SmtpSink,
+    editor_headers: dict,
 ) -> None:
     from app.delivery.dispatcher import claim
     from app.delivery.jobs import plan_once

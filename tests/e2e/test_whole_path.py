@@ -46,7 +46,11 @@ def _by_recipient(sink: SmtpSink) -> dict[str, list]:
 
 
 def test_csv_to_campaign_to_clicks_to_report(
-    runtime: Runtime, client: TestClient, clock: FakeClock, smtp_sink: SmtpSink, editor_headers: dict
+    runtime: Runtime,
+    client: TestClient,
+    clock: FakeClock,
+    smtp_sink: SmtpSink,
+    editor_headers: dict,
 ) -> None:
     sync_lessons(runtime)
     browser = {"User-Agent": BROWSER_UA}
@@ -117,11 +121,14 @@ def test_csv_to_campaign_to_clicks_to_report(
     # Five more weeks (ten slots); Sara moves into the audience half-way and starts from lesson 1.
     run_slots(runtime, clock, campaign_id, 5)
     moved = STAFF_CSV.replace("Kultur;1005", "Socialförvaltningen;1005")
-    assert client.post(
-        "/api/v1/employees/import",
-        files={"file": ("personal.csv", moved.encode(), "text/csv")},
-        headers=editor_headers,
-    ).json()["updated"] == 1
+    assert (
+        client.post(
+            "/api/v1/employees/import",
+            files={"file": ("personal.csv", moved.encode(), "text/csv")},
+            headers=editor_headers,
+        ).json()["updated"]
+        == 1
+    )
     run_slots(runtime, clock, campaign_id, 5)
 
     mail = _by_recipient(smtp_sink)
@@ -159,7 +166,11 @@ def test_csv_to_campaign_to_clicks_to_report(
 
 
 def test_links_in_tampered_or_foreign_tokens_get_404_and_record_nothing(
-    runtime: Runtime, client: TestClient, clock: FakeClock, smtp_sink: SmtpSink, editor_headers: dict
+    runtime: Runtime,
+    client: TestClient,
+    clock: FakeClock,
+    smtp_sink: SmtpSink,
+    editor_headers: dict,
 ) -> None:
     sync_lessons(runtime)
     client.post(
@@ -167,7 +178,9 @@ def test_links_in_tampered_or_foreign_tokens_get_404_and_record_nothing(
         files={"file": ("p.csv", STAFF_CSV.encode(), "text/csv")},
         headers=editor_headers,
     )
-    campaign_id = client.post("/api/v1/campaigns", json=CAMPAIGN, headers=editor_headers).json()["id"]
+    campaign_id = client.post("/api/v1/campaigns", json=CAMPAIGN, headers=editor_headers).json()[
+        "id"
+    ]
     client.post(f"/api/v1/campaigns/{campaign_id}/start", headers=editor_headers)
     run_slots(runtime, clock, campaign_id, 1)
     clock.advance(timedelta(minutes=10))
@@ -182,7 +195,7 @@ def test_links_in_tampered_or_foreign_tokens_get_404_and_record_nothing(
     ]
     for url in forged:
         assert client.get(url).status_code == 404
-    key, urls = next(iter(links.answers.items()))
+    _key, urls = next(iter(links.answers.items()))
     bad_post = urls[0].replace(token, f"{id_part}.{mac[:-2]}AA").rsplit("/", 1)[0]
     assert client.post(bad_post, data={"option": "0"}).status_code == 404
     assert client.get(urls[0].rsplit("/", 1)[0] + "/9").status_code == 404  # option out of range

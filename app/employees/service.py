@@ -1,0 +1,322 @@
+"""Employees: apply a staff-list import, list, view and edit. Services flush, never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.core.errors import ProblemError
+from app.employees.importer import HEADER_FIELD, LABELS, EmployeeRow, ParsedFile, RowError
+from app.employees.models import Employee
+from app.employees.schemas import EmployeePatch, ImportMode
+
+# Fields an import row may change; empty cells in the file never overwrite stored values.
+IMPORTED_FIELDS = ("email", "first_name", "last_name", "department", "employee_number")
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    deactivated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    mode: ImportMode = "upsert"
+
+    @property
+    def file_errors(self) -> list[RowError]:
+        """Problems with the whole file (unreadable, header columns), not with single rows."""
+        return [e for e in self.errors if e.row is None or e.field == HEADER_FIELD]
+
+    def error_summary(self) -> str:
+        """'3 rader har fel; inget importerades', or the file-level problem itself."""
+        if self.file_errors:
+            return f"{self.file_errors[0].message} Inget importerades."
+        rows = len({e.row for e in self.errors})
+        return f"{rows} {'rad' if rows == 1 else 'rader'} har fel; inget importerades"
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """What an import needs to know of a stored employee; cheaper than 20,000 ORM objects."""
+
+    id: int
+    email: str | None
+    first_name: str
+    last_name: str
+    department: str
+    employee_number: str | None
+    active: bool
+    deactivated_at: datetime | None
+    erased_at: datetime | None
+
+
+_STORED_COLUMNS = [getattr(Employee, name) for name in _Stored.__slots__]
+
+
+@dataclass
+class _Plan:
+    creates: list[EmployeeRow] = field(default_factory=list)
+    updates: list[tuple[_Stored, dict[str, Any]]] = field(default_factory=list)
+    deactivations: list[_Stored] = field(default_factory=list)
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+def import_parsed(
+    session: Session, parsed: ParsedFile, *, mode: ImportMode, dry_run: bool, now: datetime
+) -> ImportResult:
+    """Import a parsed file; a file with any error imports nothing."""
+    if parsed.errors:
+        return ImportResult(
+            errors=parsed.errors, warnings=parsed.warnings, dry_run=dry_run, mode=mode
+        )
+    result = import_employees(session, parsed.rows, mode=mode, dry_run=dry_run, now=now)
+    result.warnings = parsed.warnings + result.warnings
+    return result
+
+
+def import_employees(
+    session: Session,
+    rows: Sequence[EmployeeRow],
+    *,
+    mode: ImportMode,
+    dry_run: bool,
+    now: datetime,
+) -> ImportResult:
+    """Create, update and (mode 'sync') deactivate; writes nothing on errors or dry runs."""
+    # One query for everyone, erased included: they still hold rows in the unique indexes.
+    everyone = [_Stored(*row) for row in session.execute(select(*_STORED_COLUMNS))]
+    plan = _plan(everyone, rows, mode)
+    if plan.errors:
+        return ImportResult(errors=plan.errors, dry_run=dry_run, mode=mode)
+    if not dry_run:
+        try:
+            _apply(session, plan, everyone, now)
+        except IntegrityError:  # another import or edit changed the same people meanwhile
+            raise ProblemError(
+                409,
+                "Anställda ändrades samtidigt",
+                "Någon annan ändrade anställda medan filen importerades; inget importerades. "
+                "Kör importen igen.",
+            ) from None
+    return ImportResult(
+        created=len(plan.creates),
+        updated=len(plan.updates),
+        deactivated=len(plan.deactivations),
+        unchanged=plan.unchanged,
+        dry_run=dry_run,
+        mode=mode,
+    )
+
+
+def _plan(everyone: list[_Stored], rows: Sequence[EmployeeRow], mode: ImportMode) -> _Plan:
+    known = [e for e in everyone if e.erased_at is None]
+    by_email = {e.email: e for e in known if e.email}
+    by_number = {e.employee_number: e for e in known if e.employee_number}
+    plan = _Plan()
+    matched_row: dict[int, int] = {}  # employee id -> the row that matched it
+    targets: list[tuple[EmployeeRow, _Stored | None]] = []
+    for row in rows:
+        employee = by_number.get(row.employee_number) if row.employee_number else None
+        via = "employee_number" if employee is not None else "email"
+        employee = employee or by_email.get(row.email)
+        if employee is not None:
+            earlier = matched_row.setdefault(employee.id, row.row)
+            if earlier != row.row:
+                plan.errors.append(_same_person_error(row, earlier, via))
+        targets.append((row, employee))
+    for row, employee in targets:
+        holder = by_email.get(row.email)
+        # Another employee keeps this address unless a row in the file gives them a new one.
+        if holder is not None and holder is not employee and holder.id not in matched_row:
+            plan.errors.append(_address_taken_error(row, holder))
+        elif employee is None:
+            plan.creates.append(row)
+        elif changes := _changes(employee, row):
+            plan.updates.append((employee, changes))
+        else:
+            plan.unchanged += 1
+    if mode == "sync":
+        plan.deactivations = [e for e in known if e.active and e.id not in matched_row]
+    return plan
+
+
+def _same_person_error(row: EmployeeRow, earlier: int, via: str) -> RowError:
+    how = "anställningsnumret" if via == "employee_number" else "e-postadressen"
+    message = (
+        f"Raden gäller samma anställd som rad {earlier} (enligt {how} i registret). "
+        "Kontrollera e-post och anställningsnummer på båda raderna."
+    )
+    return RowError(row.row, LABELS[via], message)
+
+
+def _address_taken_error(row: EmployeeRow, holder: _Stored) -> RowError:
+    number = holder.employee_number
+    who = f"anställningsnummer {number}" if number else f"id {holder.id}"
+    message = (
+        f"E-postadressen används redan av en annan anställd ({who}) som inte finns i filen. "
+        "Kontrollera e-postadress och anställningsnummer på raden."
+    )
+    return RowError(row.row, LABELS["email"], message)
+
+
+def _changes(employee: _Stored, row: EmployeeRow) -> dict[str, Any]:
+    wanted = {name: getattr(row, name) for name in IMPORTED_FIELDS if getattr(row, name)}
+    changes = {name: value for name, value in wanted.items() if getattr(employee, name) != value}
+    if not employee.active:
+        changes |= {"active": True, "deactivated_at": None}
+    return changes
+
+
+def _apply(session: Session, plan: _Plan, everyone: list[_Stored], now: datetime) -> None:
+    # Bulk statements with the same keys in every dict, so each is one executemany.
+    _release_identifiers(session, plan, everyone)
+    rows = [_stored_values(e) | changes | {"updated_at": now} for e, changes in plan.updates]
+    gone = {"active": False, "deactivated_at": now, "updated_at": now}
+    rows += [_stored_values(e) | gone for e in plan.deactivations]
+    if rows:
+        session.execute(update(Employee), rows)
+    if plan.creates:
+        session.execute(insert(Employee), [_new_employee(row, now) for row in plan.creates])
+
+
+def _stored_values(employee: _Stored) -> dict[str, Any]:
+    return {name: getattr(employee, name) for name in _Stored.__slots__ if name != "erased_at"}
+
+
+def _release_identifiers(session: Session, plan: _Plan, everyone: list[_Stored]) -> None:
+    """Clear addresses and numbers that move to someone else, so swaps pass unique checks."""
+    wanted: list[tuple[str | None, str | None]] = [
+        (row.email, row.employee_number) for row in plan.creates
+    ]
+    wanted += [(c.get("email"), c.get("employee_number")) for _, c in plan.updates]
+    wanted_emails = {email for email, _ in wanted if email}
+    wanted_numbers = {number for _, number in wanted if number}
+    released = [
+        {
+            "id": e.id,
+            "email": None if e.email in wanted_emails else e.email,
+            "employee_number": None if e.employee_number in wanted_numbers else e.employee_number,
+        }
+        for e in everyone
+        if e.email in wanted_emails or e.employee_number in wanted_numbers
+    ]
+    if released:
+        session.execute(update(Employee), released)
+
+
+def _new_employee(row: EmployeeRow, now: datetime) -> dict[str, Any]:
+    return {
+        "email": row.email,
+        "first_name": row.first_name,
+        "last_name": row.last_name,
+        "department": row.department or "",
+        "employee_number": row.employee_number,
+        "active": True,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def list_employees(
+    session: Session,
+    *,
+    department: str | None = None,
+    active: bool | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Employee], int]:
+    """A page of employees (erased ones never), by last name, and the total matching."""
+    query = select(Employee).where(Employee.erased_at.is_(None))
+    if department is not None:
+        query = query.where(Employee.department == department)
+    if active is not None:
+        query = query.where(Employee.active == active)
+    for word in (q or "").split():
+        query = query.where(_matches(word))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = query.order_by(Employee.last_name, Employee.first_name, Employee.id)
+    return list(session.scalars(page.limit(limit).offset(offset))), total
+
+
+def _matches(word: str) -> ColumnElement[bool]:
+    """Every word must appear somewhere, so "anna berg" finds Anna Berg."""
+    columns = (Employee.email, Employee.first_name, Employee.last_name, Employee.employee_number)
+    # SQLite folds case only for A-Z, so "åsa" would miss "Åsa": try the usual spellings too.
+    variants = {word, word.lower(), word.capitalize(), word.upper()}
+    return or_(*(column.icontains(v, autoescape=True) for column in columns for v in variants))
+
+
+def get_employee(session: Session, employee_id: int) -> Employee:
+    employee = session.get(Employee, employee_id)
+    if employee is None or employee.erased_at is not None:
+        raise ProblemError(
+            404,
+            "Anställd finns inte",
+            f"Det finns ingen anställd med id {employee_id}. Sök i listan med GET /employees.",
+        )
+    return employee
+
+
+def update_employee(
+    session: Session, employee_id: int, patch: EmployeePatch, now: datetime
+) -> Employee:
+    """Change the fields sent; addresses and employee numbers must stay unique."""
+    employee = get_employee(session, employee_id)
+    changes = {k: v for k, v in patch.changes().items() if getattr(employee, k) != v}
+    _check_unique(session, employee, changes)
+    first = changes.get("first_name", employee.first_name)
+    last = changes.get("last_name", employee.last_name)
+    if not first and not last:
+        raise ProblemError(
+            422, "Namn saknas", "En anställd måste ha förnamn eller efternamn; fyll i minst ett."
+        )
+    if not changes:
+        return employee
+    if "active" in changes:
+        employee.deactivated_at = None if changes["active"] else now
+    for name, value in changes.items():
+        setattr(employee, name, value)
+    employee.updated_at = now
+    try:
+        session.flush()
+    except IntegrityError:  # someone else took the address or number a moment ago
+        raise ProblemError(
+            409,
+            "Krock med en annan anställd",
+            "E-postadressen eller anställningsnumret sparades just för en annan anställd. "
+            "Ladda om och försök igen.",
+        ) from None
+    return employee
+
+
+def _check_unique(session: Session, employee: Employee, changes: dict[str, Any]) -> None:
+    checks = (
+        ("email", Employee.email, "E-postadressen"),
+        ("employee_number", Employee.employee_number, "Anställningsnumret"),
+    )
+    for name, column, label in checks:
+        value = changes.get(name)
+        if value is None:
+            continue
+        other = session.scalar(
+            select(Employee.id).where(column == value, Employee.id != employee.id)
+        )
+        if other is not None:
+            raise ProblemError(
+                409,
+                f"{label} används redan",
+                f"{label} används redan av en annan anställd (id {other}). "
+                "Varje anställd måste ha en egen; ändra den andra först om den är fel.",
+                field=name,
+            )

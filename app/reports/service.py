@@ -1,0 +1,263 @@
+"""The HR completion report: one row per employee enrolled in a campaign.
+
+Definitions (quoted in the README):
+
+- **Lessons sent** (Lektioner skickade): the enrollment's deliveries that carry a lesson
+  (`lesson_id` set) and have status `sent`, i.e. were accepted by the mail relay.
+- **Lessons viewed** (Lektioner lästa): distinct lessons of those deliveries with any HUMAN
+  interaction: a `view` or `answer_click` event on the delivery classified `human`, or an
+  answer (answering implies reading). The e-mail itself carries the lesson and opens are not
+  tracked, so this is a lower bound. Events classified `automated` (mail scanners, link
+  previews) never count.
+- **Questions answered** (Frågor besvarade): distinct lessons whose own question
+  (`is_review` false) has at least one answer by this enrollment. Review answers never count.
+- **Correct at first attempt** (Rätt första försöket): distinct lessons whose earliest
+  non-review answer (by `answered_at`, then id) was correct.
+- **Opted out** (Avanmäld): the enrollment's status is `opted_out`; the date is `opted_out_at`.
+- **Completion %** (Genomfört): questions answered about lessons still in the course / number
+  of lessons in the course (lessons with a position), rounded half up to a whole number;
+  0 when the course has no lessons. Answers to lessons since removed from the course show in
+  "questions answered" but not here, so the percentage never exceeds 100.
+
+Every enrollment of the campaign is a row, whatever its status. Erased employees appear as
+"(raderad)" without e-mail or employee number; their counts stay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypedDict
+
+from sqlalchemy import Row, Select, and_, case, distinct, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
+from app.core.errors import ProblemError
+from app.delivery.models import Delivery, DeliveryStatus
+from app.employees.models import Employee
+from app.lessons.models import Course, Lesson
+from app.reports.schemas import ReportCampaign
+from app.tracking.models import Answer, Event, EventClass, EventKind
+
+ERASED_NAME = "(raderad)"
+# Rows fetched per round trip: keeps memory flat however large the campaign.
+YIELD_PER = 500
+
+
+@dataclass(frozen=True)
+class CompletionRow:
+    employee_id: int
+    name: str
+    email: str | None
+    department: str
+    employee_number: str | None
+    lessons_sent: int
+    lessons_viewed: int
+    questions_answered: int
+    correct_first_attempt: int
+    opted_out: bool
+    opted_out_at: datetime | None
+    completion_pct: int
+
+
+class CampaignTotals(TypedDict):
+    enrolled: int
+    lessons_sent: int
+    answered: int
+    opted_out: int
+
+
+def campaign_or_404(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise ProblemError(
+            404,
+            "Not Found",
+            f"No campaign with id {campaign_id} (parameter 'campaign').",
+            errors=[{"field": "campaign", "message": f"unknown campaign {campaign_id}"}],
+        )
+    return campaign
+
+
+def lessons_in_course(session: Session, course_id: int) -> int:
+    stmt = select(func.count(Lesson.id)).where(
+        Lesson.course_id == course_id, Lesson.position.is_not(None)
+    )
+    return session.scalar(stmt) or 0
+
+
+def completion_pct(answered_in_course: int, lesson_count: int) -> int:
+    if lesson_count <= 0:
+        return 0
+    # Integer half-up rounding: round() would turn 2.5 into 2.
+    return (200 * answered_in_course + lesson_count) // (2 * lesson_count)
+
+
+def completion_rows(session: Session, campaign_id: int) -> Iterator[CompletionRow]:
+    """Rows ordered by department then name; raises ProblemError(404) before streaming."""
+    campaign = campaign_or_404(session, campaign_id)
+    lesson_count = lessons_in_course(session, campaign.course_id)
+    stmt = _completion_query(campaign_id).execution_options(yield_per=YIELD_PER)
+    return (_to_row(r, lesson_count) for r in session.execute(stmt))
+
+
+def _sent_deliveries(campaign_id: int) -> Any:
+    return and_(
+        Delivery.campaign_id == campaign_id,
+        Delivery.lesson_id.is_not(None),
+        Delivery.status == DeliveryStatus.sent,
+    )
+
+
+def _sent_and_viewed(campaign_id: int) -> Any:
+    """Per enrollment: lessons sent, and those of them with a human interaction."""
+    human_event = exists().where(
+        Event.delivery_id == Delivery.id,
+        Event.classification == EventClass.human,
+        Event.kind.in_([EventKind.view, EventKind.answer_click]),
+    )
+    answered_in_mail = exists().where(Answer.delivery_id == Delivery.id)
+    # The lesson's own question may have been answered from another link of the same person.
+    answered_lesson = exists().where(
+        Answer.enrollment_id == Delivery.enrollment_id,
+        Answer.lesson_id == Delivery.lesson_id,
+        Answer.is_review.is_(False),
+    )
+    interacted = or_(human_event, answered_in_mail, answered_lesson)
+    return (
+        select(
+            Delivery.enrollment_id,
+            func.count(distinct(Delivery.lesson_id)).label("sent"),
+            func.count(distinct(case((interacted, Delivery.lesson_id)))).label("viewed"),
+        )
+        .where(_sent_deliveries(campaign_id))
+        .group_by(Delivery.enrollment_id)
+        .subquery("sent_viewed")
+    )
+
+
+def _first_answers(campaign_id: int) -> Any:
+    """Per enrollment: questions answered, those still in the course, correct at first try."""
+    order = func.row_number().over(
+        partition_by=(Answer.enrollment_id, Answer.lesson_id),
+        order_by=(Answer.answered_at, Answer.id),
+    )
+    ranked = (
+        select(Answer.enrollment_id, Answer.lesson_id, Answer.correct, order.label("rn"))
+        .join(Enrollment, Enrollment.id == Answer.enrollment_id)
+        .where(Enrollment.campaign_id == campaign_id, Answer.is_review.is_(False))
+        .subquery("ranked")
+    )
+    return (
+        select(
+            ranked.c.enrollment_id,
+            func.count().label("answered"),
+            func.sum(case((Lesson.position.is_not(None), 1), else_=0)).label("in_course"),
+            func.sum(case((ranked.c.correct.is_(True), 1), else_=0)).label("correct_first"),
+        )
+        .join(Lesson, Lesson.id == ranked.c.lesson_id)
+        .where(ranked.c.rn == 1)
+        .group_by(ranked.c.enrollment_id)
+        .subquery("first_answers")
+    )
+
+
+def _completion_query(campaign_id: int) -> Select[Any]:
+    sent = _sent_and_viewed(campaign_id)
+    answers = _first_answers(campaign_id)
+    return (
+        select(
+            Employee.id,
+            Employee.first_name,
+            Employee.last_name,
+            Employee.email,
+            Employee.department,
+            Employee.employee_number,
+            Employee.erased_at,
+            Enrollment.status,
+            Enrollment.opted_out_at,
+            func.coalesce(sent.c.sent, 0).label("sent"),
+            func.coalesce(sent.c.viewed, 0).label("viewed"),
+            func.coalesce(answers.c.answered, 0).label("answered"),
+            func.coalesce(answers.c.in_course, 0).label("in_course"),
+            func.coalesce(answers.c.correct_first, 0).label("correct_first"),
+        )
+        .join(Employee, Employee.id == Enrollment.employee_id)
+        .outerjoin(sent, sent.c.enrollment_id == Enrollment.id)
+        .outerjoin(answers, answers.c.enrollment_id == Enrollment.id)
+        .where(Enrollment.campaign_id == campaign_id)
+        .order_by(
+            Employee.department,
+            # Erased people have no name to sort by: put them last in their department.
+            case((Employee.erased_at.is_(None), 0), else_=1),
+            Employee.first_name,
+            Employee.last_name,
+            Employee.id,
+        )
+    )
+
+
+def _to_row(r: Row[Any], lesson_count: int) -> CompletionRow:
+    erased = r.erased_at is not None
+    opted_out = r.status == EnrollmentStatus.opted_out
+    return CompletionRow(
+        employee_id=r.id,
+        name=ERASED_NAME if erased else f"{r.first_name} {r.last_name}".strip(),
+        email=None if erased else r.email,
+        department=r.department,
+        employee_number=None if erased else r.employee_number,
+        lessons_sent=int(r.sent),
+        lessons_viewed=int(r.viewed),
+        questions_answered=int(r.answered),
+        correct_first_attempt=int(r.correct_first),
+        opted_out=opted_out,
+        opted_out_at=r.opted_out_at if opted_out else None,
+        completion_pct=completion_pct(int(r.in_course), lesson_count),
+    )
+
+
+def campaign_totals(session: Session, campaign_id: int) -> CampaignTotals:
+    """Headline numbers for a campaign, in one round trip; same definitions as the report."""
+    enrollments = select(func.count(Enrollment.id)).where(Enrollment.campaign_id == campaign_id)
+    opted_out = enrollments.where(Enrollment.status == EnrollmentStatus.opted_out)
+    sent = select(func.count(Delivery.id)).where(_sent_deliveries(campaign_id))
+    answered_pairs = (
+        select(Answer.enrollment_id, Answer.lesson_id)
+        .join(Enrollment, Enrollment.id == Answer.enrollment_id)
+        .where(Enrollment.campaign_id == campaign_id, Answer.is_review.is_(False))
+        .distinct()
+        .subquery()
+    )
+    answered = select(func.count()).select_from(answered_pairs)
+    row = session.execute(
+        select(
+            enrollments.scalar_subquery(),
+            sent.scalar_subquery(),
+            answered.scalar_subquery(),
+            opted_out.scalar_subquery(),
+        )
+    ).one()
+    return CampaignTotals(
+        enrolled=int(row[0]),
+        lessons_sent=int(row[1]),
+        answered=int(row[2]),
+        opted_out=int(row[3]),
+    )
+
+
+def report_campaign(session: Session, campaign: Campaign, now: datetime) -> ReportCampaign:
+    """The campaign header of a report: what was measured, against how many lessons, when."""
+    course = session.get(Course, campaign.course_id)
+    return ReportCampaign(
+        id=campaign.id,
+        name=campaign.name,
+        status=str(campaign.status),
+        course_id=campaign.course_id,
+        course_title=course.title if course is not None else "",
+        lessons_in_course=lessons_in_course(session, campaign.course_id),
+        start_date=campaign.start_date,
+        end_date=campaign.end_date,
+        generated_at=now,
+    )

@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tempfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy.orm import Session
+
+from app.reports.export import (
+    HEADERS,
+    csv_chunks,
+    guard_formula,
+    json_chunks,
+    xlsx_chunks,
+)
+from app.reports.schemas import ReportCampaign
+from app.reports.service import CompletionRow, campaign_or_404, completion_rows, report_campaign
+from tests.reports.conftest import EXPECTED, Scenario
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+GENERATED_AT = datetime(2026, 2, 2, 12, 0, tzinfo=UTC)
+SWEDISH_HEADERS = [
+    "Namn",
+    "E-post",
+    "Förvaltning",
+    "Anställningsnummer",
+    "Lektioner skickade",
+    "Lektioner lästa",
+    "Frågor besvarade",
+    "Rätt första försöket",
+    "Avanmäld",
+    "Avanmäld datum",
+    "Genomfört (%)",
+]
+
+
+def _expected_cells(with_date: object) -> list[list[object]]:
+    """EXPECTED as spreadsheet cells; only Cecilia opted out (on 21 January, local time)."""
+    cells = []
+    for name, email, dept, number, *counts, opted_out, pct in EXPECTED:
+        when = with_date if opted_out else None
+        cells.append([name, email, dept, number, *counts, "Ja" if opted_out else "Nej", when, pct])
+    return cells
+
+
+def _row(**changes: object) -> CompletionRow:
+    base = dict(
+        employee_id=1,
+        name="Anna Andersson",
+        email="anna@kommun.example",
+        department="Ekonomi",
+        employee_number="E1",
+        lessons_sent=1,
+        lessons_viewed=1,
+        questions_answered=1,
+        correct_first_attempt=1,
+        opted_out=False,
+        opted_out_at=None,
+        completion_pct=25,
+    )
+    base.update(changes)
+    return CompletionRow(**base)  # type: ignore[arg-type]
+
+
+def test_headers_are_swedish() -> None:
+    assert list(HEADERS) == SWEDISH_HEADERS
+
+
+def test_csv_opens_in_excel(session: Session, scenario: Scenario) -> None:
+    data = b"".join(csv_chunks(completion_rows(session, scenario.campaign_id), STOCKHOLM))
+    assert data.startswith(b"\xef\xbb\xbf")
+    text = data.decode("utf-8-sig")
+    assert text.count("\r\n") == 7 and "\n" not in text.replace("\r\n", "")
+    header, *rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert header == SWEDISH_HEADERS
+    expected = [["" if v is None else str(v) for v in row] for row in _expected_cells("2026-01-21")]
+    assert rows == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+46 8 123", "'+46 8 123"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tTab", "'\tTab"),
+        ("\rCR", "'\rCR"),
+        ("Anna-Karin", "Anna-Karin"),
+        ("", ""),
+    ],
+)
+def test_guard_formula(raw: str, shown: str) -> None:
+    assert guard_formula(raw) == shown
+
+
+def test_csv_guards_every_text_cell() -> None:
+    evil = _row(name="=1+2", email="@x", department="+Ekonomi", employee_number="-7")
+    text = b"".join(csv_chunks([evil], STOCKHOLM)).decode("utf-8-sig")
+    [_, cells] = list(csv.reader(io.StringIO(text, newline="")))
+    assert cells[:4] == ["'=1+2", "'@x", "'+Ekonomi", "'-7"]
+    assert cells[4:] == ["1", "1", "1", "1", "Nej", "", "25"]
+
+
+def test_csv_is_streamed_in_chunks() -> None:
+    rows = (_row(employee_id=n, name=f"Person {n}") for n in range(5000))
+    chunks = list(csv_chunks(rows, STOCKHOLM))
+    assert len(chunks) > 3
+    assert max(len(c) for c in chunks) < 80 * 1024
+    assert b"".join(chunks).count(b"\r\n") == 5001
+
+
+def test_xlsx_has_the_same_numbers(session: Session, scenario: Scenario) -> None:
+    rows = completion_rows(session, scenario.campaign_id)
+    before = set(Path(tempfile.gettempdir()).glob("nanolearn-report-*"))
+    workbook = load_workbook(io.BytesIO(b"".join(xlsx_chunks(rows, STOCKHOLM))))
+    assert set(Path(tempfile.gettempdir()).glob("nanolearn-report-*")) == before
+    sheet = workbook.active
+    assert sheet is not None
+    assert sheet.freeze_panes == "A2"
+    header, *values = list(sheet.iter_rows(values_only=True))
+    assert list(header) == SWEDISH_HEADERS
+    assert all(cell.font.b for cell in sheet[1])
+    assert sheet.column_dimensions["B"].width > 20
+    assert [list(v) for v in values] == _expected_cells(datetime(2026, 1, 21))
+    assert sheet["K2"].data_type == "n" and sheet["J6"].is_date
+
+
+def test_xlsx_keeps_formulas_as_text() -> None:
+    evil = _row(name="=1+2", department="#N/A", opted_out=True, opted_out_at=datetime.now(UTC))
+    sheet = load_workbook(io.BytesIO(b"".join(xlsx_chunks([evil], STOCKHOLM)))).active
+    assert sheet is not None
+    assert (sheet["A2"].value, sheet["A2"].data_type) == ("=1+2", "s")
+    assert (sheet["C2"].value, sheet["C2"].data_type) == ("#N/A", "s")
+
+
+def test_json_shape(session: Session, scenario: Scenario) -> None:
+    campaign = campaign_or_404(session, scenario.campaign_id)
+    header = report_campaign(session, campaign, GENERATED_AT)
+    rows = completion_rows(session, scenario.campaign_id)
+    body = json.loads(b"".join(json_chunks(header, rows)))
+    assert body["campaign"] == {
+        "id": scenario.campaign_id,
+        "name": "Våren 2026",
+        "status": "running",
+        "course_id": campaign.course_id,
+        "course_title": "Kurs radikalisering",
+        "lessons_in_course": 4,
+        "start_date": "2026-01-05",
+        "end_date": None,
+        "generated_at": "2026-02-02T12:00:00Z",
+    }
+    assert len(body["rows"]) == 6
+    cecilia = body["rows"][4]
+    assert cecilia == {
+        "employee_id": cecilia["employee_id"],
+        "name": "Cecilia Ceder",
+        "email": "cecilia.ceder@kommun.example",
+        "department": "Socialtjänst",
+        "employee_number": "S1",
+        "lessons_sent": 2,
+        "lessons_viewed": 1,
+        "questions_answered": 1,
+        "correct_first_attempt": 1,
+        "opted_out": True,
+        "opted_out_at": "2026-01-20T23:30:00Z",
+        "completion_pct": 25,
+    }
+
+
+def test_json_of_no_rows_is_valid() -> None:
+    header = ReportCampaign(
+        id=1,
+        name="Tom",
+        status="draft",
+        course_id=1,
+        course_title="",
+        lessons_in_course=0,
+        start_date=date(2026, 1, 1),
+        end_date=None,
+        generated_at=GENERATED_AT,
+    )
+    assert json.loads(b"".join(json_chunks(header, [])))["rows"] == []
