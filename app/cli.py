@@ -59,6 +59,7 @@ def serve(
     _logging()
     runtime = Runtime.create()
     runtime.settings.secret()  # make or check the key before anything is sent
+    _sync_lessons(runtime)
     app = create_app(runtime, background=True)
     uvicorn.run(
         app,
@@ -78,6 +79,23 @@ def worker() -> None:
     runtime = Runtime.create()
     runtime.settings.secret()
     asyncio.run(run_worker(runtime))
+
+
+def _sync_lessons(runtime: Runtime) -> None:
+    """Load lesson files at startup; broken files are reported and the last good version kept."""
+    from app.core.db import session_scope
+    from app.lessons.service import LessonsInvalid, sync_from_settings
+
+    if not runtime.settings.lessons_dir.exists():
+        return
+    try:
+        with session_scope(runtime.session_factory) as session:
+            sync_from_settings(session, runtime.settings, runtime.clock.now())
+    except LessonsInvalid as exc:
+        console.print(
+            f"[yellow]Lessons not synced; the database keeps the last good version:[/] {exc.detail}"
+        )
+        console.print("Run: nanolearn lessons check")
 
 
 def main() -> None:

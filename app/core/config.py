@@ -14,7 +14,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SMTP_HOST = "127.0.0.1"
 DEV_SMTP_PORT = 8025
-DEV_SMTP_URL = f"smtp://{DEV_SMTP_HOST}:{DEV_SMTP_PORT}"
 
 # Values people copy from examples; a deployment must never run with them.
 PLACEHOLDER_SECRETS = {
@@ -82,7 +81,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     database_url: str = ""
-    smtp_url: str = DEV_SMTP_URL
+    smtp_url: str = ""  # empty: the built-in dev mail catcher
+    dev_mail_port: int = Field(default=DEV_SMTP_PORT, ge=1, le=65535)
     base_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr | None = None
     mail_from: str = "Nanolearn <nanolearn@example.org>"
@@ -117,7 +117,8 @@ class Settings(BaseSettings):
     @field_validator("smtp_url")
     @classmethod
     def _valid_smtp_url(cls, value: str) -> str:
-        parse_smtp_url(value)
+        if value:
+            parse_smtp_url(value)
         return value
 
     @field_validator("base_url")
@@ -141,6 +142,8 @@ class Settings(BaseSettings):
     def _default_database(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'nanolearn.db'}"
+        if not self.smtp_url:
+            self.smtp_url = self.dev_mail_url
         return self
 
     @property
@@ -148,9 +151,13 @@ class Settings(BaseSettings):
         return parse_smtp_url(self.smtp_url)
 
     @property
+    def dev_mail_url(self) -> str:
+        return f"smtp://{DEV_SMTP_HOST}:{self.dev_mail_port}"
+
+    @property
     def dev_mail_enabled(self) -> bool:
         """The built-in mail catcher runs only while SMTP_URL points at it."""
-        return self.smtp_url == DEV_SMTP_URL
+        return self.smtp_url == self.dev_mail_url
 
     @property
     def timezone_info(self) -> ZoneInfo:

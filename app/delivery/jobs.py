@@ -14,7 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.core.config import DEV_SMTP_HOST, DEV_SMTP_PORT
+from app.core.config import DEV_SMTP_HOST
 from app.core.runtime import Runtime
 from app.delivery.dispatcher import Dispatcher
 from app.delivery.mailcatcher import MailCatcher
@@ -72,12 +72,11 @@ class BackgroundServices:
     async def start(self) -> None:
         settings = self.runtime.settings
         if settings.dev_mail_enabled and self.want_catcher:
-            self.catcher = MailCatcher(settings.mail_dir, DEV_SMTP_HOST, DEV_SMTP_PORT)
+            self.catcher = MailCatcher(settings.mail_dir, DEV_SMTP_HOST, settings.dev_mail_port)
             self.catcher.start()
             log.info(
-                "dev mail catcher on %s:%s, messages in %s",
-                DEV_SMTP_HOST,
-                DEV_SMTP_PORT,
+                "dev mail catcher on port %s, messages in %s",
+                settings.dev_mail_port,
                 settings.mail_dir,
             )
         self.scheduler.add_job(
