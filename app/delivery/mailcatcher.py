@@ -12,7 +12,7 @@ from aiosmtpd.controller import Controller
 
 class MaildirHandler:
     def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.parent.mkdir(parents=True, exist_ok=True)  # Maildir makes tmp/new/cur itself
         self.maildir = mailbox.Maildir(directory, create=True)
         self._lock = threading.Lock()
 

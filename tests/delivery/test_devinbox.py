@@ -1,0 +1,73 @@
+"""The built-in mail catcher and /dev/inbox: what `scripts/run` gives a newcomer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from app.core.clock import FakeClock
+from app.core.config import Settings
+from app.core.db import make_session_factory
+from app.core.runtime import Runtime
+from app.delivery.mailcatcher import MailCatcher
+from app.main import create_app
+from tests.conftest import REPO, TEST_SECRET
+from tests.flow import run_slots, sync_lessons
+from tests.smtp_server import free_port
+
+
+def test_mail_catcher_keeps_messages_and_inbox_shows_them(
+    tmp_path: Path, engine: Engine, clock: FakeClock, database_url: str
+) -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        dev_mail_port=free_port(),
+        secret_key=TEST_SECRET,  # type: ignore[arg-type]
+        base_url="http://testserver",
+        lessons_dir=REPO / "lessons",
+    )
+    assert settings.dev_mail_enabled
+    runtime = Runtime(settings, engine, make_session_factory(engine), clock)
+    catcher = MailCatcher(settings.mail_dir, "127.0.0.1", settings.dev_mail_port)
+    catcher.start()
+    try:
+        sync_lessons(runtime)
+        client = TestClient(create_app(runtime))
+        from app.auth.models import Role
+        from app.auth.service import create_api_key
+
+        with runtime.session_factory() as session:
+            _, key = create_api_key(session, "t", Role.editor, clock.now())
+            session.commit()
+        headers = {"Authorization": f"Bearer {key}"}
+        csv = "namn;e-post\nAnna Lind;anna@kommun.example\nErik Berg;erik@kommun.example\n"
+        imported = client.post(
+            "/api/v1/employees/import", files={"file": ("p.csv", csv.encode())}, headers=headers
+        )
+        assert imported.status_code == 200, imported.text
+        body = {
+            "name": "Demo",
+            "course": "radikalisering",
+            "schedule": {"start_date": "2026-01-05", "weekdays": ["mon"], "time": "09:00"},
+        }
+        campaign_id = client.post("/api/v1/campaigns", json=body, headers=headers).json()["id"]
+        client.post(f"/api/v1/campaigns/{campaign_id}/start", headers=headers)
+        assert run_slots(runtime, clock, campaign_id, 1) == 2
+    finally:
+        catcher.stop()
+
+    inbox = client.get("/dev/inbox")
+    assert inbox.status_code == 200 and "2 messages caught" in inbox.text
+    key = inbox.text.split('href="/dev/inbox/')[1].split('"')[0]
+    shown = client.get(f"/dev/inbox/{key}")
+    assert shown.status_code == 200 and 'lang="sv"' in shown.text
+    assert "Message-ID:" in client.get(f"/dev/inbox/{key}/raw").text
+    assert client.get("/dev/inbox/nope").status_code == 404
+
+
+def test_inbox_does_not_exist_with_a_real_relay(client: TestClient) -> None:
+    assert client.get("/dev/inbox").status_code == 404
