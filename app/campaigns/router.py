@@ -69,7 +69,7 @@ def _action(action: str) -> Callable[..., CampaignOut]:
 
     run.__doc__ = {
         "start": "Start sending: enrolls the audience; the first e-mail goes at the next slot.",
-        "pause": "Stop sending at once; unsent e-mails wait for resume.",
+        "pause": "Stop sending at once; lessons not yet sent go out after resume.",
         "resume": "Go on where the campaign stopped, without skipping or repeating a lesson.",
         "cancel": "End the campaign for good; nothing more is sent.",
     }[action]

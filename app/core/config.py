@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     smtp_url: str = ""  # empty: the built-in dev mail catcher
     dev_mail_port: int = Field(default=DEV_SMTP_PORT, ge=1, le=65535)
-    base_url: str = "http://127.0.0.1:8000"
+    base_url: str = ""  # empty: http://HOST:PORT, right for a local run
     secret_key: SecretStr | None = None
     mail_from: str = "Nanolearn <nanolearn@example.org>"
     timezone: str = "Europe/Stockholm"
@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     @field_validator("base_url")
     @classmethod
     def _valid_base_url(cls, value: str) -> str:
+        if not value:
+            return value
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(
@@ -144,6 +146,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir / 'nanolearn.db'}"
         if not self.smtp_url:
             self.smtp_url = self.dev_mail_url
+        if not self.base_url:
+            self.base_url = f"http://{self.host}:{self.port}"
         return self
 
     @property
