@@ -5,6 +5,7 @@ from app.campaigns.models import Campaign, Enrollment
 from app.core.db import Base
 from app.delivery.models import Delivery
 from app.employees.models import Employee
+from app.learning.models import ReviewCard, ReviewLog
 from app.lessons.models import Course, Lesson, LessonVersion
 from app.tracking.models import Answer, Event
 
@@ -20,4 +21,6 @@ __all__ = [
     "Event",
     "Lesson",
     "LessonVersion",
+    "ReviewCard",
+    "ReviewLog",
 ]
