@@ -44,6 +44,8 @@ class Campaign(Base):
     window_weekdays: Mapped[list[int]] = mapped_column(JSONType(), default=lambda: [0, 1, 2, 3, 4])
     desired_retention: Mapped[float] = mapped_column(default=0.9)
     max_reviews_per_email: Mapped[int] = mapped_column(default=1)
+    # A review card retires after this many right answers in a row on reviews.
+    retire_after: Mapped[int] = mapped_column(default=2)
     owner_emails: Mapped[list[str]] = mapped_column(JSONType(), default=list)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-21 11:40:46.356813
+Create Date: 2026-11-21 11:41:10.747102
 """
 
 from collections.abc import Sequence
@@ -66,9 +66,15 @@ def upgrade() -> None:
     with op.batch_alter_table('review_logs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_review_logs_card_id'), ['card_id'], unique=False)
 
+    with op.batch_alter_table('campaigns', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('retire_after', sa.Integer(), nullable=False, server_default='2'))
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('campaigns', schema=None) as batch_op:
+        batch_op.drop_column('retire_after')
+
     with op.batch_alter_table('review_logs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_review_logs_card_id'))
 
