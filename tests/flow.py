@@ -101,7 +101,7 @@ def html_links(message: EmailMessage) -> list[str]:
 
 @dataclass(frozen=True)
 class MailLinks:
-    view: str
+    view: str | None  # None in a review-only e-mail
     answers: dict[str, list[str]]  # lesson key -> answer URL per option
     unsubscribe: str
 
@@ -113,7 +113,7 @@ def mail_links(message: EmailMessage) -> MailLinks:
         match = re.search(r"/a/[^/]+/([^/]+)/(\d+)$", href)
         if match:
             answers.setdefault(match.group(1), []).append(href)
-    view = next(h for h in hrefs if re.search(r"/l/[^/?]+$", h))
+    view = next((h for h in hrefs if re.search(r"/l/[^/?]+$", h)), None)
     unsubscribe = next(h for h in hrefs if "/u/" in h)
     return MailLinks(view, answers, unsubscribe)
 
@@ -122,3 +122,27 @@ def form_action(html: str) -> str:
     match = re.search(r'<form[^>]*action="([^"]+)"', html)
     assert match, "no form on the page"
     return match.group(1)
+
+
+def correct_options(runtime: Runtime, course_slug: str) -> dict[str, int]:
+    """Lesson key -> index of the right option, from the database."""
+    from app.lessons.service import get_course
+
+    with runtime.session_factory() as session:
+        course = get_course(session, course_slug)
+        assert course is not None
+        return {item.lesson.key: item.version.correct_index for item in course.lessons}
+
+
+def answer(client, message: EmailMessage, lesson_key: str, option: int):  # type: ignore[no-untyped-def]
+    """Click an answer link in the e-mail and confirm it, as a person on a phone would."""
+    links = mail_links(message)
+    page = client.get(links.answers[lesson_key][option], headers={"User-Agent": BROWSER_UA})
+    assert page.status_code == 200, page.text
+    return client.post(
+        form_action(page.text), data={"option": str(option)}, headers={"User-Agent": BROWSER_UA}
+    )
+
+
+def inbox(sink, address: str) -> list[EmailMessage]:  # type: ignore[no-untyped-def]
+    return [r.message for r in sink.received if address in r.rcpt_tos]

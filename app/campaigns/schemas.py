@@ -82,6 +82,12 @@ class CampaignCreate(Strict):
     schedule: ScheduleIn
     desired_retention: float = Field(default=0.9, ge=0.7, le=0.97)
     max_reviews_per_email: int = Field(default=1, ge=0, le=2)
+    retire_after: int = Field(
+        default=2,
+        ge=1,
+        le=5,
+        description="Right answers in a row on reviews that retire a question.",
+    )
     owner_emails: list[EmailStr] = Field(default_factory=list, max_length=20)
 
 
@@ -91,6 +97,7 @@ class CampaignPatch(Strict):
     schedule: ScheduleIn | None = None
     desired_retention: float | None = Field(default=None, ge=0.7, le=0.97)
     max_reviews_per_email: int | None = Field(default=None, ge=0, le=2)
+    retire_after: int | None = Field(default=None, ge=1, le=5)
     owner_emails: list[EmailStr] | None = Field(default=None, max_length=20)
 
 
@@ -125,6 +132,7 @@ class CampaignOut(BaseModel):
     schedule: ScheduleOut
     desired_retention: float
     max_reviews_per_email: int
+    retire_after: int
     owner_emails: list[str]
     created_at: datetime
     started_at: datetime | None

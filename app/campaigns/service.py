@@ -92,6 +92,7 @@ def create_campaign(session: Session, body: CampaignCreate, now: datetime) -> Ca
         departments=sorted(set(body.audience.departments)),
         desired_retention=body.desired_retention,
         max_reviews_per_email=body.max_reviews_per_email,
+        retire_after=body.retire_after,
         owner_emails=[str(e).lower() for e in body.owner_emails],
         created_at=now,
         updated_at=now,
@@ -128,6 +129,8 @@ def update_campaign(
         campaign.desired_retention = patch.desired_retention
     if patch.max_reviews_per_email is not None:
         campaign.max_reviews_per_email = patch.max_reviews_per_email
+    if patch.retire_after is not None:
+        campaign.retire_after = patch.retire_after
     if patch.owner_emails is not None:
         campaign.owner_emails = [str(e).lower() for e in patch.owner_emails]
     campaign.updated_at = now
@@ -251,6 +254,7 @@ def to_out(session: Session, campaign: Campaign, now: datetime, *, counts: bool)
         ),
         "desired_retention": campaign.desired_retention,
         "max_reviews_per_email": campaign.max_reviews_per_email,
+        "retire_after": campaign.retire_after,
         "owner_emails": list(campaign.owner_emails),
         "created_at": campaign.created_at,
         "started_at": campaign.started_at,

@@ -20,6 +20,7 @@ from app.campaigns.models import Campaign, CampaignStatus, Enrollment, Enrollmen
 from app.campaigns.service import drop_pending_deliveries, enroll_audience, schedule_of
 from app.delivery.models import Delivery, DeliveryStatus
 from app.employees.models import Employee
+from app.learning.service import due_cards, make_cards_for_sent_lessons, mark_offered, retire_all
 from app.lessons.models import Lesson
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ def plan_due(session: Session, now: datetime) -> PlanReport:
         schedule = schedule_of(campaign)
         if schedule.ended(now):
             drop_pending_deliveries(session, campaign.id)
+            retire_all(session, campaign.id, now)
             campaign.status = CampaignStatus.finished
             campaign.status_reason = "The end date has passed."
             campaign.updated_at = now
@@ -70,32 +72,50 @@ def plan_slot(session: Session, campaign: Campaign, slot: datetime, now: datetim
     if due_at > now and schedule.sends_on(due_at.astimezone(schedule.tz).date()):
         log.info("campaign %s: slot %s missed; its lesson goes at the next slot", campaign.id, slot)
         return 0
+    make_cards_for_sent_lessons(session, campaign.id)
     lessons = session.execute(
         select(Lesson.id, Lesson.content_hash)
         .where(Lesson.course_id == campaign.course_id, Lesson.position.is_not(None))
         .order_by(Lesson.position)
     ).all()
+    reviews = due_cards(session, campaign.id, slot, campaign.max_reviews_per_email)
     rows: list[dict[str, Any]] = []
     for enrollment_id, lessons_had in _recipients(session, campaign.id, slot):
-        if lessons_had >= len(lessons):
-            continue  # course done; review-only e-mails come from the learning domain
-        lesson_id, content_hash = lessons[lessons_had]
+        cards = reviews.get(enrollment_id, [])
+        lesson = lessons[lessons_had] if lessons_had < len(lessons) else None
+        if lesson is None and not cards:
+            continue  # course done and nothing due: no e-mail
         rows.append(
             {
                 "campaign_id": campaign.id,
                 "enrollment_id": enrollment_id,
                 "slot_at": slot,
                 "due_at": due_at,
-                "lesson_id": lesson_id,
-                "lesson_hash": content_hash,
-                "review_items": [],
+                "lesson_id": lesson[0] if lesson else None,
+                "lesson_hash": lesson[1] if lesson else None,
+                "review_items": [{"lesson_id": c.lesson_id, "hash": c.lesson_hash} for c in cards],
                 "status": DeliveryStatus.pending,
                 "attempts": 0,
                 "created_at": now,
             }
         )
+    delivery_of: dict[int, int] = {}
     for start in range(0, len(rows), 5000):
-        session.execute(insert(Delivery), rows[start : start + 5000])
+        inserted = session.execute(
+            insert(Delivery).returning(Delivery.id, Delivery.enrollment_id),
+            rows[start : start + 5000],
+        )
+        delivery_of.update({enrollment_id: delivery_id for delivery_id, enrollment_id in inserted})
+    mark_offered(
+        session,
+        [
+            (card, delivery_of[eid])
+            for eid, cards in reviews.items()
+            if eid in delivery_of
+            for card in cards
+        ],
+        slot,
+    )
     log.info(
         "campaign %s: planned %d e-mails for slot %s", campaign.id, len(rows), slot.isoformat()
     )

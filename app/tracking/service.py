@@ -13,6 +13,7 @@ from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
 from app.core.tokens import verify_delivery
 from app.delivery.compose import VersionedLesson, delivery_items, load_versions
 from app.delivery.models import Delivery, DeliveryStatus
+from app.learning.service import record_review
 from app.lessons.models import Course
 from app.tracking.models import Answer, Event, EventClass, EventKind
 
@@ -132,6 +133,7 @@ def record_answer(
         if existing is not None:
             return AnswerOutcome(existing.correct, existing.attempt, version.correct_index)
         raise
+    record_review(session, opened.delivery, answer, now)
     return AnswerOutcome(correct, answer.attempt, version.correct_index)
 
 

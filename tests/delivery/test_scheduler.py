@@ -52,7 +52,8 @@ def test_pause_resume_neither_skips_nor_repeats(
     smtp_sink: SmtpSink,
     editor_headers: dict,
 ) -> None:
-    campaign_id = start_campaign(client, runtime, editor_headers)
+    lessons_only = {**BODY, "max_reviews_per_email": 0}
+    campaign_id = start_campaign(client, runtime, editor_headers, lessons_only)
     run_slots(runtime, clock, campaign_id, 2)
     client.post(f"/api/v1/campaigns/{campaign_id}/pause", headers=editor_headers)
     clock.advance(days=7)

@@ -89,6 +89,7 @@ def test_csv_to_campaign_to_clicks_to_report(
     clock.advance(minutes=20)  # people read later than scanners
     anna = mail_links(anna_mail)
     (lesson_key,) = anna.answers
+    assert anna.view is not None
     view = client.get(anna.view, headers=browser)
     assert view.status_code == 200 and "Content-Security-Policy" in view.headers
 
@@ -185,6 +186,7 @@ def test_links_in_tampered_or_foreign_tokens_get_404_and_record_nothing(
     run_slots(runtime, clock, campaign_id, 1)
     clock.advance(timedelta(minutes=10))
     links = mail_links(smtp_sink.messages()[0])
+    assert links.view is not None
     token = links.view.rsplit("/", 1)[1]
     id_part, mac = token.split(".")
     forged = [
