@@ -12,6 +12,8 @@ from app.auth.cli import app as apikey_app
 from app.campaigns.cli import app as campaigns_app
 from app.core.runtime import Runtime
 from app.employees.cli import app as employees_app
+from app.learning.cli import app as learning_app
+from app.learning.cli import report_learning
 from app.lessons.cli import app as lessons_app
 from app.reports.cli import app as report_app
 
@@ -25,7 +27,9 @@ cli.add_typer(lessons_app, name="lessons")
 cli.add_typer(employees_app, name="employees")
 cli.add_typer(campaigns_app, name="campaigns")
 cli.add_typer(apikey_app, name="apikey")
+report_app.command("learning")(report_learning)
 cli.add_typer(report_app, name="report")
+cli.add_typer(learning_app, name="learning")
 
 console = Console(stderr=True)
 

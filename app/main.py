@@ -56,11 +56,12 @@ def _include_routers(app: FastAPI) -> None:
     from app.core.health import router as health
     from app.delivery.devinbox import router as devinbox
     from app.employees.router import router as employees
+    from app.learning.router import router as learning
     from app.lessons.router import router as lessons
     from app.reports.router import router as reports
     from app.tracking.router import router as tracking
 
-    for router in (employees, lessons, campaigns, reports):
+    for router in (employees, lessons, campaigns, learning, reports):
         app.include_router(router, prefix="/api/v1")
     app.include_router(tracking)
     app.include_router(devinbox)

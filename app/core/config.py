@@ -102,8 +102,10 @@ class Settings(BaseSettings):
     plan_interval_seconds: float = Field(default=30.0, gt=0)
     dispatch_interval_seconds: float = Field(default=2.0, gt=0)
 
-    # Privacy: no open-tracking pixel unless switched on.
+    # Privacy: no open-tracking pixel unless switched on; department figures for fewer people
+    # than this are withheld, so no one can be singled out.
     open_tracking: bool = False
+    report_min_group_size: int = Field(default=5, ge=1)
 
     @field_validator("timezone")
     @classmethod
