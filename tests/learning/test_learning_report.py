@@ -14,7 +14,7 @@ from app.cli import cli
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
 from tests.flow import answer, correct_options, inbox, mail_links, run_slots
-from tests.learning.test_spaced_repetition import ANNA, ERIK, JOHAN, start
+from tests.learning.test_spaced_repetition import ANNA, ERIK, start
 from tests.smtp_server import SmtpSink
 
 
