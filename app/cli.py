@@ -103,5 +103,73 @@ def _sync_lessons(runtime: Runtime) -> None:
         console.print("Run: nanolearn lessons check")
 
 
+@cli.command()
+def simulate(
+    course: str = typer.Option("radikalisering", help="Course slug."),
+    learners: int = typer.Option(1000, min=1, help="Synthetic learners."),
+    weeks: int = typer.Option(26, min=1, help="Campaign length in weeks."),
+    schedule: str = typer.Option(
+        "tue,thu@08:00", help="Send days and time, e.g. mon,wed,fri@09:00."
+    ),
+    seed: int = typer.Option(1, help="Random seed: the same seed gives the same learners."),
+) -> None:
+    """Play a campaign with synthetic learners: FSRS spacing versus no reviews."""
+    from rich.progress import Progress, TaskID
+    from rich.table import Table
+
+    from app.learning.simulate import run_arm
+
+    days, _, at = schedule.partition("@")
+    weekdays = [d.strip().lower() for d in days.split(",") if d.strip()]
+    settings = Runtime.create().settings
+    results = []
+    with Progress(console=console) as progress:
+        for name, reviews in (("FSRS spacing", 1), ("no reviews", 0)):
+            task = progress.add_task(name, total=len(weekdays) * weeks)
+
+            def advance(done: int, _total: int, task: TaskID = task) -> None:
+                progress.update(task, completed=done)
+
+            results.append(
+                run_arm(
+                    name,
+                    course=course,
+                    learners=learners,
+                    weeks=weeks,
+                    weekdays=weekdays,
+                    at=at or "08:00",
+                    max_reviews=reviews,
+                    seed=seed,
+                    lessons_dir=settings.lessons_dir,
+                    progress=advance,
+                )
+            )
+    table = Table(title=f"{learners} learners, {weeks} weeks, {schedule}", title_justify="left")
+    for column in (
+        "",
+        "e-mails",
+        "per learner and week",
+        "most in one week",
+        "reviews per lesson",
+        "recall at the end",
+        "",
+    ):
+        table.add_column(column)
+    for r in results:
+        table.add_row(
+            r.name,
+            str(r.emails),
+            f"{r.emails_per_learner_week:.2f}",
+            f"{r.max_per_week} (slots: {r.slots_per_week})",
+            f"{r.reviews_per_lesson:.2f}",
+            f"{r.expected_recall:.0%}",
+            "█" * round(r.expected_recall * 40),
+        )
+    console.print(table)
+    if any(r.max_per_week > r.slots_per_week for r in results):
+        console.print("[red]A learner got more e-mails in a week than there are slots.[/]")
+        raise typer.Exit(1)
+
+
 def main() -> None:
     cli()
