@@ -23,6 +23,7 @@ from app.campaigns.schemas import (
 from app.core.errors import ProblemError
 from app.delivery.models import Delivery, DeliveryStatus
 from app.employees.models import Employee
+from app.learning.service import retire_all
 from app.lessons.models import Course, Lesson
 from app.tracking.models import Answer
 
@@ -159,6 +160,8 @@ def transition(
     if action in ("pause", "cancel"):
         # Unsent e-mails are dropped, not held: on resume the next slot carries the same lesson.
         drop_pending_deliveries(session, campaign.id)
+    if action == "cancel":
+        retire_all(session, campaign.id, now)  # the campaign has ended for its questions too
     if action == "resume":
         campaign.planned_slot_at = None  # plan the current slot again for those who missed it
     campaign.status = target

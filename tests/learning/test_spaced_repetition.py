@@ -203,3 +203,13 @@ def test_invalid_desired_retention_is_refused(
         )
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "desired_retention"
+
+
+def test_cancelling_retires_every_open_card(
+    runtime: Runtime, client: TestClient, clock: FakeClock, smtp_sink: SmtpSink, editor_headers: dict
+) -> None:
+    campaign_id = start(client, runtime, editor_headers)
+    run_slots(runtime, clock, campaign_id, 2)
+    assert card(runtime, JOHAN, "rad-01").retired_at is None
+    client.post(f"/api/v1/campaigns/{campaign_id}/cancel", headers=editor_headers)
+    assert card(runtime, JOHAN, "rad-01").retired_reason == RetiredReason.campaign_ended
