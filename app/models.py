@@ -1,5 +1,6 @@
 """Every model, imported in one place so metadata is complete for Alembic and tests."""
 
+from app.audit.models import AuditEntry
 from app.auth.models import ApiKey
 from app.campaigns.models import Campaign, Enrollment
 from app.core.db import Base
@@ -12,6 +13,7 @@ from app.tracking.models import Answer, Event
 __all__ = [
     "Answer",
     "ApiKey",
+    "AuditEntry",
     "Base",
     "Campaign",
     "Course",

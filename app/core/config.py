@@ -101,6 +101,14 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(default=120, ge=5)
     plan_interval_seconds: float = Field(default=30.0, gt=0)
     dispatch_interval_seconds: float = Field(default=2.0, gt=0)
+    # Results are written in flushes of at most this many: after a crash at most
+    # smtp_concurrency + dispatch_flush_size e-mails can go out a second time.
+    dispatch_flush_size: int = Field(default=32, ge=1, le=1000)
+    smtp_ca_file: Path | None = None  # CA bundle for a relay with an internal certificate
+    # A campaign pauses itself when more than this share of its last N finished e-mails failed.
+    failure_pause_percent: float = Field(default=20.0, gt=0, le=100)
+    failure_pause_window: int = Field(default=100, ge=1)
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)  # `worker` /metrics
 
     # Privacy: no open-tracking pixel unless switched on; department figures for fewer people
     # than this are withheld, so no one can be singled out.

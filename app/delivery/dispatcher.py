@@ -1,9 +1,13 @@
 """The dispatcher: claim due outbox rows under a lease, render, send, record each result.
 
 Claiming is one UPDATE … RETURNING (on PostgreSQL over a SELECT … FOR UPDATE SKIP LOCKED), so
-several workers share the outbox without sending anything twice. Results are recorded in small
-flushes while the batch is still sending: after a crash only the messages in flight are at risk
-of a second send, and they carry the same Message-ID.
+several workers share the outbox without sending anything twice. Results are written while the
+batch is still sending, and a message is only started when fewer than concurrency + flush size
+results are unwritten: after a hard kill at most that many e-mails go out a second time, with
+the same Message-ID. Leases are renewed while a slow batch sends, so a live worker's rows are
+never taken over; a dead worker's rows are claimed again when their lease ends.
+
+SQLite serialises writers: run one dispatcher per SQLite database (several are safe, not faster).
 """
 
 from __future__ import annotations
@@ -11,19 +15,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TypeVar, cast
 
-from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, CampaignStatus, Enrollment, EnrollmentStatus
-from app.campaigns.service import schedule_of
+from app.campaigns.service import schedule_of, transition
+from app.core import metrics
 from app.core.runtime import Runtime
 from app.delivery.compose import Outgoing, compose_batch
 from app.delivery.models import Delivery, DeliveryStatus
+from app.delivery.ratelimit import RateLimiter, limits_from_settings
 from app.delivery.smtp import Outcome, SendResult, SmtpPool
 from app.employees.models import Employee
 
@@ -33,6 +41,7 @@ T = TypeVar("T")
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=1)
+WRITE_RETRIES = 5  # a database blip while recording: wait and write again, then give up
 
 
 def retry_delay(attempts: int, rng: random.Random = random.SystemRandom()) -> timedelta:
@@ -48,13 +57,23 @@ class DispatchReport:
     retried: int = 0
     failed: int = 0
     cancelled: int = 0
+    skipped: int = 0
+    rate_limited: bool = False
+    paused: list[int] = field(default_factory=list)  # campaigns paused for relay failures
     errors: list[str] = field(default_factory=list)
 
+    def add(self, other: DispatchReport) -> None:
+        for name in ("claimed", "sent", "retried", "failed", "cancelled", "skipped"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rate_limited = other.rate_limited
+        self.paused += other.paused
+        self.errors += other.errors
 
-def claim(
+
+def claim_rows(
     session: Session, worker_id: str, now: datetime, limit: int, lease: timedelta
-) -> list[int]:
-    """Claim up to `limit` due deliveries of running campaigns; returns the ids claimed."""
+) -> dict[int, int]:
+    """Claim up to `limit` due deliveries of running campaigns: {delivery id: campaign id}."""
     due = or_(
         and_(Delivery.status == DeliveryStatus.pending, Delivery.due_at <= now),
         and_(Delivery.status == DeliveryStatus.sending, Delivery.lease_until < now),
@@ -70,9 +89,9 @@ def claim(
         candidates = candidates.with_for_update(of=Delivery, skip_locked=True)
     ids = list(session.scalars(candidates))
     if not ids:
-        return []
+        return {}
     # The WHERE repeats the due condition, so a row another process took meanwhile is not taken.
-    claimed = session.scalars(
+    claimed = session.execute(
         update(Delivery)
         .where(Delivery.id.in_(ids), due)
         .values(
@@ -81,10 +100,17 @@ def claim(
             lease_until=now + lease,
             attempts=Delivery.attempts + 1,
         )
-        .returning(Delivery.id)
+        .returning(Delivery.id, Delivery.campaign_id)
         .execution_options(synchronize_session=False)
     )
-    return sorted(claimed)
+    return {int(i): int(c) for i, c in claimed}
+
+
+def claim(
+    session: Session, worker_id: str, now: datetime, limit: int, lease: timedelta
+) -> list[int]:
+    """Claim up to `limit` due deliveries of running campaigns; returns the ids claimed."""
+    return sorted(claim_rows(session, worker_id, now, limit, lease))
 
 
 def cancel_unwanted(session: Session, ids: list[int]) -> list[int]:
@@ -116,11 +142,12 @@ def cancel_unwanted(session: Session, ids: list[int]) -> list[int]:
 
 def record(session: Session, worker_id: str, results: list[SendResult], now: datetime) -> None:
     """Write send results; only rows this worker still holds are touched."""
+    mine = and_(Delivery.claimed_by == worker_id, Delivery.status == DeliveryStatus.sending)
     sent = [r for r in results if r.outcome is Outcome.sent]
     if sent:
         session.connection().execute(
             update(cast(Table, Delivery.__table__))
-            .where(Delivery.id == bindparam("b_id"), Delivery.claimed_by == worker_id)
+            .where(Delivery.id == bindparam("b_id"), mine)
             .values(
                 status=DeliveryStatus.sent,
                 message_id=bindparam("b_mid"),
@@ -130,32 +157,194 @@ def record(session: Session, worker_id: str, results: list[SendResult], now: dat
             ),
             [{"b_id": r.delivery_id, "b_mid": r.message_id} for r in sent],
         )
-    for result in results:
-        if result.outcome is not Outcome.sent:
-            _record_failure(session, worker_id, result, now)
+    others = {r.delivery_id: r for r in results if r.outcome is not Outcome.sent}
+    if others:
+        _record_failures(session, worker_id, others, now)
 
 
-def _record_failure(session: Session, worker_id: str, result: SendResult, now: datetime) -> None:
-    delivery = session.get(Delivery, result.delivery_id)
-    if delivery is None or delivery.claimed_by != worker_id:
-        return
-    delivery.last_error = result.error
-    delivery.lease_until = None
-    if result.outcome is Outcome.permanent or delivery.attempts >= MAX_ATTEMPTS:
-        delivery.status = DeliveryStatus.failed
-        return
-    campaign = session.get(Campaign, delivery.campaign_id)
-    retry_at = now + retry_delay(delivery.attempts)
-    delivery.due_at = schedule_of(campaign).window_opening(retry_at) if campaign else retry_at
-    delivery.status = DeliveryStatus.pending
+def _record_failures(
+    session: Session, worker_id: str, results: dict[int, SendResult], now: datetime
+) -> None:
+    rows = session.execute(
+        select(Delivery, Campaign)
+        .join(Campaign, Campaign.id == Delivery.campaign_id)
+        .where(
+            Delivery.id.in_(results),
+            Delivery.claimed_by == worker_id,
+            Delivery.status == DeliveryStatus.sending,
+        )
+    ).all()
+    dropped: list[int] = []
+    for delivery, campaign in rows:
+        result = results[delivery.id]
+        final = result.outcome is Outcome.permanent or delivery.attempts >= MAX_ATTEMPTS
+        if result.outcome is Outcome.skipped or (
+            not final and campaign.status != CampaignStatus.running
+        ):
+            # A paused or ended campaign drops its unsent e-mails (as pausing does): on resume
+            # the slot is planned again and carries the same lesson.
+            dropped.append(delivery.id)
+            continue
+        delivery.last_error = result.error
+        delivery.lease_until = None
+        if final:
+            delivery.status = DeliveryStatus.failed
+            continue
+        # A retry that would land outside the send window waits for the next window.
+        retry_at = now + retry_delay(delivery.attempts)
+        delivery.due_at = schedule_of(campaign).window_opening(retry_at)
+        delivery.status = DeliveryStatus.pending
+    if dropped:
+        session.execute(
+            delete(Delivery)
+            .where(Delivery.id.in_(dropped))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def renew_leases(session: Session, *, worker_id: str, ids: list[int], until: datetime) -> None:
+    session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id.in_(ids),
+            Delivery.claimed_by == worker_id,
+            Delivery.status == DeliveryStatus.sending,
+        )
+        .values(lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def pause_campaign(session: Session, campaign_id: int, reason: str, now: datetime) -> bool:
+    """Pause a running campaign with a reason people can act on; False if it is not running."""
+    campaign = session.get(Campaign, campaign_id, with_for_update=True)
+    if campaign is None or campaign.status != CampaignStatus.running:
+        return False
+    transition(session, campaign, "pause", now, reason=reason[:1000])
+    metrics.CAMPAIGNS_PAUSED.inc()
+    log.warning("campaign %s paused: %s", campaign_id, reason)
+    return True
+
+
+def recent_failures(session: Session, campaign_id: int, window: int) -> tuple[int, int]:
+    """(finished, failed) over the campaign's last `window` finished e-mails."""
+    recent = (
+        select(Delivery.status)
+        .where(
+            Delivery.campaign_id == campaign_id,
+            Delivery.status.in_([DeliveryStatus.sent, DeliveryStatus.failed]),
+        )
+        .order_by(Delivery.id.desc())
+        .limit(window)
+        .subquery()
+    )
+    finished, failed = session.execute(
+        select(func.count(), func.count(case((recent.c.status == DeliveryStatus.failed, 1))))
+    ).one()
+    return int(finished), int(failed)
+
+
+def _relay_refuses(error: str) -> str:
+    return (
+        f"Paused automatically: the mail relay refuses to send for us ({error}). "
+        "Check NANOLEARN_MAIL_FROM and NANOLEARN_SMTP_URL (login, TLS) with the relay's "
+        "administrator, then resume the campaign."
+    )
+
+
+def _too_many_failures(failed: int, finished: int, percent: float, error: str) -> str:
+    return (
+        f"Paused automatically: {failed} of the last {finished} e-mails were refused "
+        f"(more than {percent:g} %). A refusal looks like: {error[:200]}. Check the "
+        "employee addresses and the relay, then resume the campaign."
+    )
+
+
+@dataclass
+class _Batch:
+    campaign_of: dict[int, int]  # claimed delivery id -> campaign id
+    cancelled: list[int]
+    broken: list[int]  # could not be rendered: failed, not retried
+    outgoing: list[Outgoing]
+
+
+class _Recorder:
+    """Writes results as they land, one transaction at a time, taking whatever accumulated
+    meanwhile (at most `flush_size`). `room` bounds sent-but-unwritten results: a lane takes
+    a permit before it sends and the permit comes back once the result is committed."""
+
+    def __init__(
+        self,
+        write: Callable[[list[SendResult]], Awaitable[None]],
+        flush_size: int,
+        room: asyncio.Semaphore,
+        permits: int,
+    ) -> None:
+        self.write, self.flush_size, self.room, self.permits = write, flush_size, room, permits
+        self.pending: list[SendResult] = []
+        self.error: BaseException | None = None
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._task = asyncio.create_task(self._run())
+
+    def add(self, result: SendResult) -> None:
+        self.pending.append(result)
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while not (self._closing and not self.pending):
+            await self._wake.wait()
+            self._wake.clear()
+            while self.pending and self.error is None:
+                batch = self.pending[: self.flush_size]
+                del self.pending[: len(batch)]
+                try:
+                    await self._write(batch)
+                except Exception as exc:
+                    self.error = exc
+                    for _ in range(self.permits):  # wake the lanes so they see the error
+                        self.room.release()
+                    return
+                for _ in batch:
+                    self.room.release()
+
+    async def _write(self, batch: list[SendResult]) -> None:
+        for attempt in range(WRITE_RETRIES):
+            try:
+                await self.write(batch)
+                return
+            except Exception:
+                if attempt == WRITE_RETRIES - 1:
+                    raise
+                log.warning("recording results failed; trying again", exc_info=True)
+                await asyncio.sleep(0.5 * 2**attempt)
+
+    async def close(self) -> None:
+        self._closing = True
+        self._wake.set()
+        await self._task
+        if self.error is not None:
+            raise self.error
 
 
 class Dispatcher:
-    def __init__(self, runtime: Runtime, pool: SmtpPool, worker_id: str) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        pool: SmtpPool,
+        worker_id: str,
+        *,
+        limiter: RateLimiter | None = None,
+        flush_size: int | None = None,
+    ) -> None:
         self.runtime = runtime
         self.pool = pool
         self.worker_id = worker_id
-        self.flush_every = max(8, pool.concurrency * 2)
+        self.flush_size = flush_size or runtime.settings.dispatch_flush_size
+        limits = limits_from_settings(runtime.settings)
+        if limiter is None and limits:
+            limiter = RateLimiter(runtime.session_factory, runtime.clock, pool.target.label, limits)
+        self.limiter = limiter
 
     def _in_session(self, work: Callable[[Session], T]) -> T:
         with self.runtime.session_factory() as session:
@@ -163,57 +352,163 @@ class Dispatcher:
             session.commit()
             return value
 
+    async def _db(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in its own transaction on a thread: the event loop keeps sending."""
+        return await asyncio.to_thread(self._in_session, work)
+
     async def run_once(self) -> DispatchReport:
-        """Claim one batch and send it; returns what happened."""
-        settings, clock = self.runtime.settings, self.runtime.clock
+        """Claim one batch (as many as the relay's rate limit allows) and send it."""
         report = DispatchReport()
-        now = clock.now()
-        lease = timedelta(seconds=settings.lease_seconds)
-
-        def claim_and_compose(session: Session) -> tuple[list[int], list[int], list[Outgoing]]:
-            ids = claim(session, self.worker_id, now, settings.dispatch_batch_size, lease)
-            cancelled = cancel_unwanted(session, ids) if ids else []
-            wanted = [i for i in ids if i not in set(cancelled)]
-            return ids, cancelled, compose_batch(session, settings, wanted, now)
-
-        ids, cancelled, outgoing = await asyncio.to_thread(self._in_session, claim_and_compose)
-        report.claimed, report.cancelled = len(ids), len(cancelled)
-        if not outgoing:
+        wanted = size = self.runtime.settings.dispatch_batch_size
+        limiter, taken_at = self.limiter, None
+        if limiter is not None:
+            size, taken_at = await asyncio.to_thread(limiter.take, wanted)
+            report.rate_limited = size < wanted
+            if size == 0:
+                metrics.RATE_LIMITED.inc()
+                return report
+        batch = await self._db(partial(self._claim_and_compose, limit=size))
+        if limiter is not None and taken_at is not None:
+            await asyncio.to_thread(limiter.give_back, size - len(batch.outgoing), taken_at)
+        report.claimed, report.cancelled = len(batch.campaign_of), len(batch.cancelled)
+        report.failed = len(batch.broken)
+        if not batch.outgoing:
             return report
-
-        buffer: list[SendResult] = []
-
-        async def flush() -> None:
-            batch, buffer[:] = list(buffer), []
-            if batch:
-                when = clock.now()
-                await asyncio.to_thread(
-                    self._in_session, lambda s: record(s, self.worker_id, batch, when)
-                )
-
-        async def on_result(result: SendResult) -> None:
-            buffer.append(result)
-            if len(buffer) >= self.flush_every:
-                await flush()
-
-        results = await self.pool.send_all(outgoing, on_result)
-        await flush()
-        for r in results:
-            if r.outcome is Outcome.sent:
-                report.sent += 1
-            elif r.outcome is Outcome.permanent:
-                report.failed += 1
-            else:
-                report.retried += 1
+        results = await self._send(batch, report)
+        tally = Counter(r.outcome for r in results)
+        report.sent += tally[Outcome.sent]
+        report.failed += tally[Outcome.permanent]
+        report.retried += tally[Outcome.temporary] + tally[Outcome.blocked]
+        report.skipped += tally[Outcome.skipped]
+        if tally[Outcome.permanent]:
+            failing = {
+                batch.campaign_of[r.delivery_id] for r in results if r.outcome is Outcome.permanent
+            }
+            report.paused += await self._db(lambda s: self._pause_failing(s, failing, results))
         return report
+
+    def _claim_and_compose(self, session: Session, limit: int) -> _Batch:
+        settings, now = self.runtime.settings, self.runtime.clock.now()
+        lease = timedelta(seconds=settings.lease_seconds)
+        campaign_of = claim_rows(session, self.worker_id, now, limit, lease)
+        if not campaign_of:
+            return _Batch({}, [], [], [])
+        cancelled = cancel_unwanted(session, list(campaign_of))
+        skip = set(cancelled)
+        wanted = sorted(i for i in campaign_of if i not in skip)
+        try:
+            return _Batch(campaign_of, cancelled, [], compose_batch(session, settings, wanted, now))
+        except Exception:
+            log.exception("rendering a batch failed; rendering its e-mails one at a time")
+        outgoing: list[Outgoing] = []
+        broken: list[int] = []
+        for delivery_id in wanted:  # one broken e-mail must not hold up the whole outbox
+            try:
+                outgoing += compose_batch(session, settings, [delivery_id], now)
+            except Exception as exc:
+                log.exception("delivery %s cannot be rendered; marked failed", delivery_id)
+                broken.append(delivery_id)
+                session.execute(
+                    update(Delivery)
+                    .where(Delivery.id == delivery_id)
+                    .values(
+                        status=DeliveryStatus.failed,
+                        lease_until=None,
+                        last_error=f"could not render: {type(exc).__name__}: {exc}"[:500],
+                    )
+                )
+        return _Batch(campaign_of, cancelled, broken, outgoing)
+
+    async def _send(self, batch: _Batch, report: DispatchReport) -> list[SendResult]:
+        concurrency = self.pool.concurrency
+        permits = concurrency + self.flush_size
+        room = asyncio.Semaphore(permits)
+        unfinished = {o.delivery_id for o in batch.outgoing}
+        stopped: set[int] = set()  # campaigns the relay refuses: nothing more is tried for them
+
+        async def write(results: list[SendResult]) -> None:
+            report.paused += await self._db(lambda s: self._write(s, results))
+            unfinished.difference_update(r.delivery_id for r in results)
+
+        recorder = _Recorder(write, self.flush_size, room, permits)
+        renewer = asyncio.create_task(self._keep_leases(unfinished))
+        results: list[SendResult] = []
+        queue = iter(batch.outgoing)
+
+        async def lane() -> None:
+            for item in queue:  # lanes share the iterator: each takes the next message
+                await room.acquire()
+                if recorder.error is not None:
+                    return
+                campaign_id = batch.campaign_of[item.delivery_id]
+                if campaign_id in stopped:
+                    result = SendResult(item.delivery_id, Outcome.skipped, item.message_id)
+                else:
+                    result = await self.pool.send(item)
+                    if result.outcome is Outcome.blocked:
+                        stopped.add(campaign_id)
+                results.append(result)
+                recorder.add(result)
+
+        try:
+            await asyncio.gather(*(lane() for _ in range(concurrency)))
+        finally:
+            renewer.cancel()
+            await recorder.close()
+        return results
+
+    def _write(self, session: Session, results: list[SendResult]) -> list[int]:
+        """Record one flush; a relay that refuses us pauses the campaigns concerned."""
+        now = self.runtime.clock.now()
+        record(session, self.worker_id, results, now)
+        paused = []
+        blocked: dict[int | None, str] = {}
+        for r in results:
+            if r.outcome is Outcome.blocked:
+                blocked.setdefault(self._campaign_of(session, r.delivery_id), r.error)
+        for campaign_id, error in blocked.items():
+            if campaign_id is not None and pause_campaign(
+                session, campaign_id, _relay_refuses(error), now
+            ):
+                paused.append(campaign_id)
+        return paused
+
+    @staticmethod
+    def _campaign_of(session: Session, delivery_id: int) -> int | None:
+        return session.scalar(select(Delivery.campaign_id).where(Delivery.id == delivery_id))
+
+    def _pause_failing(
+        self, session: Session, campaign_ids: set[int], results: list[SendResult]
+    ) -> list[int]:
+        settings, now = self.runtime.settings, self.runtime.clock.now()
+        window, percent = settings.failure_pause_window, settings.failure_pause_percent
+        example = next(r.error for r in results if r.outcome is Outcome.permanent)
+        paused = []
+        for campaign_id in sorted(campaign_ids):
+            finished, failed = recent_failures(session, campaign_id, window)
+            if finished >= window and failed * 100 > percent * finished:
+                reason = _too_many_failures(failed, finished, percent, example)
+                if pause_campaign(session, campaign_id, reason, now):
+                    paused.append(campaign_id)
+        return paused
+
+    async def _keep_leases(self, unfinished: set[int]) -> None:
+        """Extend the lease of this batch's unsent rows while it is sending (slow relays)."""
+        lease = timedelta(seconds=self.runtime.settings.lease_seconds)
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 3)
+            ids = sorted(unfinished)
+            if not ids:
+                continue
+            until = self.runtime.clock.now() + lease
+            await self._db(partial(renew_leases, worker_id=self.worker_id, ids=ids, until=until))
 
     async def drain(self, max_batches: int = 10_000) -> DispatchReport:
         """Send everything due now (tests and the CLI): batches until nothing is claimed."""
         total = DispatchReport()
         for _ in range(max_batches):
             report = await self.run_once()
+            total.add(report)
             if report.claimed == 0:
                 break
-            for name in ("claimed", "sent", "retried", "failed", "cancelled"):
-                setattr(total, name, getattr(total, name) + getattr(report, name))
         return total

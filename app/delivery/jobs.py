@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import signal
 import socket
+import time
 from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.core.config import DEV_SMTP_HOST
 from app.core.runtime import Runtime
-from app.delivery.dispatcher import Dispatcher
+from app.delivery.dispatcher import Dispatcher, DispatchReport
 from app.delivery.mailcatcher import MailCatcher
 from app.delivery.planner import PlanReport, plan_due
 from app.delivery.smtp import SmtpPool
@@ -50,11 +52,13 @@ def make_pool(runtime: Runtime) -> SmtpPool:
         mail_from=s.mail_from,
         concurrency=s.smtp_concurrency,
         timeout=s.smtp_timeout_seconds,
+        ca_file=s.smtp_ca_file,
     )
 
 
 def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Unique per process start: a restarted container may get the same host name and pid."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class BackgroundServices:
@@ -68,6 +72,9 @@ class BackgroundServices:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.catcher: MailCatcher | None = None
         self.last_tick: datetime | None = None
+        self.heartbeat = time.monotonic()  # real time, even when the clock is simulated
+        self.running_jobs = 0
+        self.stopping = False
 
     async def start(self) -> None:
         settings = self.runtime.settings
@@ -96,33 +103,74 @@ class BackgroundServices:
         )
         self.scheduler.start()
 
+    def not_ready(self) -> str | None:
+        """Why this process cannot do its work now, or None when it can (for /readyz)."""
+        if not self.scheduler.running:
+            return "the scheduler is not running"
+        s = self.runtime.settings
+        allowed = max(60.0, 3 * max(s.plan_interval_seconds, s.dispatch_interval_seconds))
+        idle = time.monotonic() - self.heartbeat
+        if idle > allowed:
+            return f"the scheduler has not ticked for {idle:.0f} s (allowed {allowed:.0f} s)"
+        return None
+
     async def plan_job(self) -> None:
+        self.heartbeat = time.monotonic()
+        self.running_jobs += 1
         try:
             report = await asyncio.to_thread(plan_once, self.runtime)
             if report and (report.planned or report.finished):
                 log.info("planned %d e-mails in %d campaigns", report.planned, report.campaigns)
         except Exception:
             log.exception("planner failed; it runs again at the next tick")
+        finally:
+            self.running_jobs -= 1
 
-    async def dispatch_job(self) -> None:
+    async def dispatch_job(self, max_batches: int = 50) -> None:
         self.last_tick = self.runtime.clock.now()
+        total = DispatchReport()
+        self.running_jobs += 1
         try:
-            report = await self.dispatcher.drain(max_batches=50)
-            if report.claimed:
-                log.info(
-                    "dispatched: %d sent, %d to retry, %d failed, %d cancelled",
-                    report.sent,
-                    report.retried,
-                    report.failed,
-                    report.cancelled,
-                )
+            for _ in range(max_batches):
+                if self.stopping:
+                    break
+                self.heartbeat = time.monotonic()  # a long send is progress, not a hang
+                report = await self.dispatcher.run_once()
+                total.add(report)
+                if report.claimed == 0:
+                    break
         except Exception:
             log.exception(
                 "dispatcher failed; claimed e-mails are picked up again when their lease ends"
             )
+        finally:
+            self.running_jobs -= 1
+        if total.claimed:
+            log.info(
+                "dispatched: %d sent, %d to retry, %d failed, %d cancelled",
+                total.sent,
+                total.retried,
+                total.failed,
+                total.cancelled,
+                extra={
+                    "sent": total.sent,
+                    "retried": total.retried,
+                    "failed": total.failed,
+                    "cancelled": total.cancelled,
+                    "rate_limited": total.rate_limited,
+                },
+            )
 
-    async def stop(self) -> None:
-        self.scheduler.shutdown(wait=False)
+    async def stop(self, grace_seconds: float = 30.0) -> None:
+        """Let the batch being sent finish and be recorded (up to a grace period), then stop."""
+        self.stopping = True
+        if self.scheduler.running:
+            self.scheduler.pause()
+        deadline = time.monotonic() + grace_seconds
+        while self.running_jobs and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         await self.pool.close()
         if self.catcher is not None:
             self.catcher.stop()
@@ -131,6 +179,15 @@ class BackgroundServices:
 async def run_worker(runtime: Runtime) -> None:
     """`nanolearn worker`: the jobs without the API, until SIGTERM or SIGINT."""
     services = BackgroundServices(runtime, mail_catcher=False)
+    port = runtime.settings.worker_metrics_port
+    if port is not None:
+        from prometheus_client import start_http_server
+
+        from app.core.metrics import registry_for
+
+        registry = registry_for(runtime.session_factory, runtime.clock)
+        start_http_server(port, addr=runtime.settings.host, registry=registry)
+        log.info("metrics on %s:%s at /metrics", runtime.settings.host, port)
     await services.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

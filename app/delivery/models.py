@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, JSONType
@@ -47,3 +47,19 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class RateWindow(Base):
+    """How many e-mails all workers together handed to one relay in one fixed time window.
+
+    The rate limit lives here rather than in each process, so it holds however many workers
+    run; rows older than the previous window are deleted as the limiter moves on.
+    """
+
+    __tablename__ = "smtp_rate_windows"
+
+    relay: Mapped[str] = mapped_column(String(255), primary_key=True)  # host:port, no credentials
+    window_seconds: Mapped[int] = mapped_column(primary_key=True)
+    # Seconds since the epoch divided by window_seconds: whole numbers compare exactly.
+    window_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    used: Mapped[int] = mapped_column(default=0)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
 from enum import StrEnum
+from pathlib import Path
 
 import aiosmtplib
 
+from app.core import metrics
 from app.core.config import SmtpTarget
 from app.delivery.compose import Outgoing
 
@@ -21,6 +25,10 @@ class Outcome(StrEnum):
     sent = "sent"
     temporary = "temporary"  # 4xx, dropped connection, timeout: try again later
     permanent = "permanent"  # 5xx for this address: never try again
+    # The relay refuses us, not the address: our sender (5xx on MAIL FROM), our login, our
+    # TLS settings. Every e-mail would fail the same way, so the campaign pauses and says why.
+    blocked = "blocked"
+    skipped = "skipped"  # not attempted: its campaign was paused while the batch was sending
 
 
 @dataclass(frozen=True)
@@ -31,34 +39,80 @@ class SendResult:
     error: str = ""
     code: int | None = None
 
+    @property
+    def reason(self) -> str:
+        """For metrics: 4xx, 5xx or connection (no reply at all)."""
+        if self.code is None:
+            return "connection"
+        return "5xx" if self.code >= 500 else "4xx"
+
+
+class RelayRefused(Exception):
+    """Setting up the connection failed in a way no retry fixes (login, TLS, no AUTH)."""
+
 
 def classify(exc: BaseException) -> tuple[Outcome, str, int | None]:
     """Map an SMTP failure to what the outbox should do with the message."""
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
         first = exc.recipients[0]
         return _by_code(first.code, first.message)
+    if isinstance(exc, aiosmtplib.SMTPSenderRefused):
+        outcome, text, reply = _by_code(exc.code, exc.message)
+        return (Outcome.blocked if outcome is Outcome.permanent else outcome), text, reply
+    if isinstance(exc, RelayRefused):
+        cause = exc.__cause__
+        code = cause.code if isinstance(cause, aiosmtplib.SMTPResponseException) else None
+        return Outcome.blocked, _text(f"relay refused the connection: {exc}"), code
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return _by_code(exc.code, exc.message)
     if isinstance(exc, (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError)):
-        return Outcome.temporary, f"{type(exc).__name__}: {exc}"[:500], None
+        return Outcome.temporary, _text(f"{type(exc).__name__}: {exc}"), None
     raise exc
 
 
+def _cert_error(exc: BaseException) -> str | None:
+    """The certificate problem behind a failed TLS handshake, however deep it is wrapped."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return str(seen.verify_message or seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _text(value: str) -> str:
+    return value.strip()[:500]
+
+
 def _by_code(code: int, message: str) -> tuple[Outcome, str, int]:
-    text = f"{code} {message}".strip()[:500]
+    text = _text(f"{code} {message}")
     return (Outcome.permanent if 500 <= code < 600 else Outcome.temporary), text, code
+
+
+def tls_context(ca_file: Path | None) -> ssl.SSLContext | None:
+    """A verifying context trusting `ca_file` (an internal CA), or None for the system's CAs."""
+    if ca_file is None:
+        return None
+    return ssl.create_default_context(cafile=str(ca_file))
 
 
 class SmtpPool:
     """`concurrency` connections, each reused for message after message until it fails."""
 
     def __init__(
-        self, target: SmtpTarget, *, mail_from: str, concurrency: int, timeout: float
+        self,
+        target: SmtpTarget,
+        *,
+        mail_from: str,
+        concurrency: int,
+        timeout: float,
+        ca_file: Path | None = None,
     ) -> None:
         self.target = target
         self.sender = parseaddr(mail_from)[1]
         self.concurrency = concurrency
         self.timeout = timeout
+        self.tls = tls_context(ca_file)
         self._idle: asyncio.Queue[aiosmtplib.SMTP | None] | None = None
 
     def _queue(self) -> asyncio.Queue[aiosmtplib.SMTP | None]:
@@ -77,28 +131,54 @@ class SmtpPool:
             password=t.password,
             use_tls=t.use_tls,
             start_tls=t.start_tls if not t.use_tls else False,
+            tls_context=self.tls,
             timeout=self.timeout,
         )
-        await client.connect()
+        try:
+            await client.connect()
+        except aiosmtplib.SMTPResponseException as exc:  # greeting, EHLO, STARTTLS or AUTH
+            if exc.code < 500:
+                raise  # 421 and friends: try again later
+            raise RelayRefused(f"{exc.code} {exc.message}") from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            untrusted = _cert_error(exc)
+            if untrusted is not None:
+                raise RelayRefused(f"TLS certificate not trusted: {untrusted}") from exc
+            if isinstance(exc, aiosmtplib.SMTPConnectError | ConnectionError | TimeoutError):
+                raise  # nobody answered or the line dropped: try again later
+            raise RelayRefused(str(exc)) from exc  # e.g. STARTTLS or AUTH not offered
         return client
 
     async def send(self, item: Outgoing) -> SendResult:
         idle = self._queue()
         client = await idle.get()
+        started = time.perf_counter()
         try:
             if client is None or not client.is_connected:
                 client = await self._connect()
             await client.sendmail(self.sender, [item.recipient], item.data)
+            metrics.SEND_SECONDS.observe(time.perf_counter() - started)
+            metrics.EMAILS_SENT.inc()
             return SendResult(item.delivery_id, Outcome.sent, item.message_id)
         except Exception as exc:
-            outcome, error, code = classify(exc)
+            try:
+                outcome, error, code = classify(exc)
+            except Exception:  # a bug or an odd library error: retry later, never lose the e-mail
+                log.exception("delivery %s: unexpected error while sending", item.delivery_id)
+                outcome, error, code = (
+                    Outcome.temporary,
+                    _text(f"{type(exc).__name__}: {exc}"),
+                    None,
+                )
             if outcome is Outcome.temporary or not isinstance(
                 exc, aiosmtplib.SMTPRecipientsRefused
             ):
                 await _discard(client)
                 client = None  # reconnect for the next message
-            log.warning("delivery %s: %s (%s)", item.delivery_id, outcome, error.split("\n")[0])
-            return SendResult(item.delivery_id, outcome, item.message_id, error, code)
+            result = SendResult(item.delivery_id, outcome, item.message_id, error, code)
+            metrics.EMAILS_FAILED.labels(result.reason).inc()
+            log.debug("delivery %s: %s (%s)", item.delivery_id, outcome, error.split("\n")[0])
+            return result
         finally:
             idle.put_nowait(client)
 
@@ -108,16 +188,20 @@ class SmtpPool:
         on_result: Callable[[SendResult], Awaitable[None] | None] | None = None,
     ) -> list[SendResult]:
         """Send with up to `concurrency` messages in flight; report each result as it lands."""
+        results: list[SendResult] = []
+        queue = iter(items)
 
-        async def one(item: Outgoing) -> SendResult:
-            result = await self.send(item)
-            if on_result is not None:
-                maybe = on_result(result)
-                if maybe is not None:
-                    await maybe
-            return result
+        async def lane() -> None:
+            for item in queue:  # lanes share the iterator: each takes the next message
+                result = await self.send(item)
+                results.append(result)
+                if on_result is not None:
+                    maybe = on_result(result)
+                    if maybe is not None:
+                        await maybe
 
-        return list(await asyncio.gather(*(one(i) for i in items)))
+        await asyncio.gather(*(lane() for _ in range(self.concurrency)))
+        return results
 
     async def close(self) -> None:
         if self._idle is None:

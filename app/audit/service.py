@@ -1,0 +1,59 @@
+"""The audit log: every change and every export of personal data, with who, what, when, how many."""
+
+from __future__ import annotations
+
+import getpass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit.models import AuditEntry
+from app.auth.models import ApiKey
+
+
+def actor_of(key: ApiKey | None) -> str:
+    if key is None:
+        try:
+            return f"cli ({getpass.getuser()})"
+        except (KeyError, OSError):
+            return "cli"
+    return f"key {key.prefix} ({key.name})"
+
+
+def record_audit(
+    session: Session,
+    *,
+    actor: ApiKey | str | None,
+    action: str,
+    now: datetime,
+    target: str = "",
+    rows: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Add one entry; the caller's unit of work commits it together with the change itself.
+
+    `actor` is the API key that acted, a label such as "system", or None for the command line.
+    Never put e-mail addresses, names or tokens in `detail`: ids and counts only.
+    """
+    entry = AuditEntry(
+        at=now,
+        api_key_id=actor.id if isinstance(actor, ApiKey) else None,
+        actor=actor if isinstance(actor, str) else actor_of(actor),
+        action=action,
+        target=target,
+        rows=rows,
+        detail=detail or {},
+    )
+    session.add(entry)
+    return entry
+
+
+def list_audit(
+    session: Session, *, action: str | None = None, limit: int = 100, offset: int = 0
+) -> list[AuditEntry]:
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
+    if action:
+        query = query.where(AuditEntry.action.startswith(action))
+    return list(session.scalars(query))
