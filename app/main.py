@@ -1,4 +1,4 @@
-"""The FastAPI application: admin API under /api/v1, public lesson pages, health."""
+"""The FastAPI application: admin API under /api/v1, public lesson pages, dashboard, health."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.core.errors import install_error_handlers
+from app.core.errors import install_error_handlers, problem_responses
 from app.core.runtime import Runtime
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+# Request bodies: the staff list upload is the largest (its own check says so in Swedish; this
+# leaves room for the multipart framing); the public forms carry one small field.
+MAX_BODY_BYTES = 21 * 1024 * 1024
+PUBLIC_BODY_LIMITS = (("/a/", 16 * 1024), ("/u/", 16 * 1024), ("/l/", 16 * 1024))
 
 
 def create_app(runtime: Runtime | None = None, *, background: bool = False) -> FastAPI:
@@ -39,30 +43,37 @@ def create_app(runtime: Runtime | None = None, *, background: bool = False) -> F
         version="0.1.0",
         summary="Short lessons by e-mail, spaced repetition, honest reports.",
         lifespan=lifespan,
+        redirect_slashes=False,  # no redirect anywhere: a trailing slash is a plain 404
     )
     app.state.runtime = runtime
     app.state.settings = runtime.settings
     app.state.session_factory = runtime.session_factory
     app.state.clock = runtime.clock
     app.state.services = None
-    install_error_handlers(app)
+    install_error_handlers(app, max_body=MAX_BODY_BYTES, body_limits=PUBLIC_BODY_LIMITS)
     _include_routers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 
 
 def _include_routers(app: FastAPI) -> None:
+    from app.audit.router import router as audit
+    from app.auth.router import router as api_keys
     from app.campaigns.router import router as campaigns
     from app.core.health import router as health
+    from app.dashboard.router import router as dashboard
     from app.delivery.devinbox import router as devinbox
     from app.employees.router import router as employees
     from app.learning.router import router as learning
     from app.lessons.router import router as lessons
     from app.reports.router import router as reports
-    from app.tracking.router import router as tracking
+    from app.tracking.router import install as install_public_pages
 
-    for router in (employees, lessons, campaigns, learning, reports):
-        app.include_router(router, prefix="/api/v1")
-    app.include_router(tracking)
+    # Every admin route documents the problem+json shape of its errors.
+    errors = problem_responses()
+    for router in (employees, lessons, campaigns, learning, reports, api_keys, audit):
+        app.include_router(router, prefix="/api/v1", responses=errors)
+    install_public_pages(app)
+    app.include_router(dashboard)
     app.include_router(devinbox)
     app.include_router(health)

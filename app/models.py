@@ -8,6 +8,7 @@ from app.delivery.models import Delivery
 from app.employees.models import Employee
 from app.learning.models import ReviewCard, ReviewLog
 from app.lessons.models import Course, Lesson, LessonVersion
+from app.privacy.models import CampaignAggregate
 from app.tracking.models import Answer, Event
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Campaign",
+    "CampaignAggregate",
     "Course",
     "Delivery",
     "Employee",

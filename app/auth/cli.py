@@ -7,7 +7,13 @@ from rich.console import Console
 from rich.table import Table
 
 from app.auth.models import Role
-from app.auth.service import create_api_key, list_api_keys, revoke_api_key
+from app.auth.service import (
+    audit_key_change,
+    create_api_key,
+    find_api_key,
+    list_api_keys,
+    revoke_api_key,
+)
 from app.core.db import session_scope
 from app.core.runtime import Runtime
 
@@ -27,7 +33,9 @@ def create(
     """Create an API key and print it once."""
     runtime = Runtime.create()
     with session_scope(runtime.session_factory) as session:
-        key, plain = create_api_key(session, name, role, runtime.clock.now())
+        now = runtime.clock.now()
+        key, plain = create_api_key(session, name, role, now)
+        audit_key_change(session, None, key, "create", now)  # the actor is "cli (<user>)"
     err.print(
         f"Created key [bold]{key.prefix}[/] ({role}) for {name}. Copy it now; it is not shown again:"
     )
@@ -61,7 +69,12 @@ def revoke(
     """Revoke an API key: it stops working at once."""
     runtime = Runtime.create()
     with session_scope(runtime.session_factory) as session:
-        key = revoke_api_key(session, prefix, runtime.clock.now())
+        now = runtime.clock.now()
+        found = find_api_key(session, prefix)
+        was_active = found is not None and found.revoked_at is None
+        key = revoke_api_key(session, prefix, now)
+        if key is not None and was_active:
+            audit_key_change(session, None, key, "revoke", now)
     if key is None:
         err.print(
             f"[red]No key with prefix {prefix!r}.[/] See the prefixes with: nanolearn apikey list"

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit.service import record_audit
 from app.auth.models import ApiKey, Role
 
 KEY_PREFIX = "nl_"
@@ -49,8 +50,27 @@ def list_api_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
 
 
+def find_api_key(session: Session, prefix: str) -> ApiKey | None:
+    return session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+
+
 def revoke_api_key(session: Session, prefix: str, now: datetime) -> ApiKey | None:
-    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    """Revoke the key (once: a second call keeps the first time); None when there is none."""
+    key = find_api_key(session, prefix)
     if key is not None and key.revoked_at is None:
         key.revoked_at = now
     return key
+
+
+def audit_key_change(
+    session: Session, actor: ApiKey | None, key: ApiKey, action: str, now: datetime
+) -> None:
+    """Audit a create or revoke: the prefix and role, never the key."""
+    record_audit(
+        session,
+        actor=actor,
+        action=f"api_keys.{action}",
+        now=now,
+        target=f"api key {key.prefix}",
+        detail={"role": str(key.role)},
+    )

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from email.utils import parseaddr
+from typing import Any
 
 import aiosmtplib
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
+from app.audit.service import record_audit
 from app.auth.deps import EditorKey, ReaderKey
+from app.auth.models import ApiKey
 from app.campaigns import service
 from app.campaigns.preview import preview_html, test_message
 from app.campaigns.schemas import (
@@ -17,6 +21,7 @@ from app.campaigns.schemas import (
     TestSendIn,
     TestSendOut,
 )
+from app.core.clock import Clock
 from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.errors import ProblemError
 
@@ -25,10 +30,11 @@ router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
 @router.post("", status_code=201)
 def create_campaign(
-    body: CampaignCreate, session: SessionDep, clock: ClockDep, _: EditorKey
+    body: CampaignCreate, session: SessionDep, clock: ClockDep, key: EditorKey
 ) -> CampaignOut:
     """Create a campaign as a draft; start it when it looks right."""
     campaign = service.create_campaign(session, body, clock.now())
+    _audit(session, key, "create", campaign.id, clock, detail={"course": body.course})
     return service.to_out(session, campaign, clock.now(), counts=True)
 
 
@@ -53,19 +59,26 @@ def get_campaign(
 
 @router.patch("/{campaign_id}")
 def update_campaign(
-    campaign_id: int, body: CampaignPatch, session: SessionDep, clock: ClockDep, _: EditorKey
+    campaign_id: int, body: CampaignPatch, session: SessionDep, clock: ClockDep, key: EditorKey
 ) -> CampaignOut:
     """Change a campaign's name, audience, schedule or settings."""
     campaign = service.get_campaign(session, campaign_id)
     service.update_campaign(session, campaign, body, clock.now())
+    # Which fields changed, not their values: owner_emails holds addresses.
+    _audit(
+        session, key, "update", campaign.id, clock, detail={"fields": sorted(body.model_fields_set)}
+    )
     return service.to_out(session, campaign, clock.now(), counts=True)
 
 
 def _action(action: str) -> Callable[..., CampaignOut]:
-    def run(campaign_id: int, session: SessionDep, clock: ClockDep, _: EditorKey) -> CampaignOut:
+    def run(campaign_id: int, session: SessionDep, clock: ClockDep, key: EditorKey) -> CampaignOut:
         campaign = service.get_campaign(session, campaign_id)
         service.transition(session, campaign, action, clock.now())
-        return service.to_out(session, campaign, clock.now(), counts=True)
+        out = service.to_out(session, campaign, clock.now(), counts=True)
+        enrolled = out.counts.enrolled if action == "start" and out.counts else None
+        _audit(session, key, action, campaign.id, clock, rows=enrolled)
+        return out
 
     run.__doc__ = {
         "start": "Start sending: enrolls the audience; the first e-mail goes at the next slot.",
@@ -104,7 +117,7 @@ async def test_send(
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
-    _: EditorKey,
+    key: EditorKey,
 ) -> TestSendOut:
     """Send one lesson e-mail to an address now, to check how it looks in a real inbox."""
     campaign = service.get_campaign(session, campaign_id)
@@ -127,4 +140,27 @@ async def test_send(
         raise ProblemError(
             502, "The mail relay did not accept the message", f"{target.label}: {exc}"
         ) from None
+    # The lesson, never the address it went to.
+    _audit(session, key, "test_send", campaign.id, clock, rows=1, detail={"lesson": body.lesson})
     return TestSendOut(sent_to=str(body.email), message_id=str(message["Message-ID"]))
+
+
+def _audit(
+    session: Session,
+    key: ApiKey,
+    action: str,
+    campaign_id: int,
+    clock: Clock,
+    *,
+    rows: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    record_audit(
+        session,
+        actor=key,
+        action=f"campaigns.{action}",
+        now=clock.now(),
+        target=f"campaign {campaign_id}",
+        rows=rows,
+        detail=detail,
+    )

@@ -115,6 +115,28 @@ class Settings(BaseSettings):
     open_tracking: bool = False
     report_min_group_size: int = Field(default=5, ge=1)
 
+    # Privacy: retention (docs/privacy.md). Per-person data of a campaign is deleted this many
+    # months after the campaign ends, keeping its totals; people deactivated this long ago are
+    # erased (anonymised). Both run in the nightly purge.
+    event_retention_months: int = Field(default=24, ge=1, le=600)
+    employee_retention_months: int = Field(default=24, ge=1, le=600)
+
+    # Reports and xAPI
+    # CSV column separator when a request names none: comma, or semicolon (with a `sep=;` line)
+    # for Excel set to Swedish, where the list separator is a semicolon.
+    report_csv_separator: str = Field(default="comma", pattern=r"^(comma|semicolon)$")
+    # A learning record store to forward xAPI statements to; forwarding is off while empty.
+    lrs_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    lrs_username: str = ""
+    lrs_password: SecretStr | None = None
+    lrs_batch_size: int = Field(default=200, ge=1, le=2000)
+    lrs_timeout_seconds: float = Field(default=30.0, gt=0)
+    lrs_max_attempts: int = Field(default=5, ge=1, le=20)  # per batch, on 5xx and lost connections
+    lrs_retry_seconds: float = Field(default=2.0, ge=0)  # first backoff; doubles each attempt
+    xapi_interval_seconds: float = Field(default=300.0, gt=0)
+    # The account homePage of every xAPI actor, and the base of activity ids; empty: BASE_URL.
+    xapi_home_page: str = Field(default="", pattern=r"^(https?://\S+)?$")
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

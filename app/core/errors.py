@@ -1,13 +1,26 @@
-"""One error shape for the API: RFC 9457 problem details; nothing internal leaks."""
+"""One error shape everywhere: RFC 9457 problem details; nothing internal leaks.
+
+Every error the app answers, from an unknown path (404), a wrong method (405) or a body that is
+too large (413) to a bug (500), is `application/problem+json`. Stack traces, SQL and exception
+messages stay on the server, and the server log names the route template, never the raw path:
+public paths carry link tokens.
+"""
 
 from __future__ import annotations
 
 import logging
+import traceback
+from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +47,42 @@ class ProblemError(Exception):
         self.extra = extra
 
 
+class Problem(BaseModel):
+    """The body of every error (RFC 9457); some errors add fields, e.g. the import's counts."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+_DESCRIPTIONS = {
+    400: "The body could not be read, e.g. it is not UTF-8.",
+    401: "No API key, or an unknown or revoked one.",
+    403: "The key's role may not do this.",
+    404: "Not found.",
+    409: "Not possible in the current state.",
+    413: "The request body is too large.",
+    422: "Invalid request; `errors` lists each field.",
+    500: "Unexpected error; details are in the server log only.",
+}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for error answers, so clients (and the fuzz test) know their shape."""
+    schema = Problem.model_json_schema()
+    return {
+        code: {
+            "description": _DESCRIPTIONS.get(code, HTTPStatus(code).phrase),
+            "content": {PROBLEM_JSON: {"schema": schema}},
+        }
+        for code in codes or tuple(_DESCRIPTIONS)
+    }
+
+
 def problem(status: int, title: str, detail: str = "", **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
@@ -47,31 +96,172 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ProblemError)
-    async def _problem(_request: Request, exc: ProblemError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, errors=exc.errors, **exc.extra)
+def _title(status: int) -> str:
+    # RFC 9110 renamed 413; Python 3.11's HTTPStatus still has the old phrase.
+    return "Content Too Large" if status == 413 else HTTPStatus(status).phrase
 
-    @app.exception_handler(HTTPException)
-    async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
-        title = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}.get(
-            exc.status_code, "Error"
-        )
-        response = problem(exc.status_code, title, str(exc.detail))
-        if exc.headers:
-            response.headers.update(exc.headers)
-        return response
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "")}
-            for e in exc.errors()
-        ]
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return problem(422, "Invalid request", detail, errors=errors)
+def _route_of(scope: Scope) -> str:
+    """The route template (/a/{token}/…), never the raw path with its token."""
+    route = scope.get("route")
+    return str(getattr(route, "path", "(no route)"))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "Internal Server Error", "Something went wrong; it has been logged.")
+
+async def _problem(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return problem(exc.status, exc.title, exc.detail, errors=exc.errors, **exc.extra)
+
+
+async def _http(_request: Request, exc: Exception) -> JSONResponse:
+    # Starlette's own 404 (no route), 405 (wrong method) and 413 land here too.
+    assert isinstance(exc, StarletteHTTPException)
+    title = _title(exc.status_code)
+    detail = str(exc.detail) if exc.detail != title else ""
+    response = problem(exc.status_code, title, detail)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _validation(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "")}
+        for e in exc.errors()
+    ]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return problem(422, "Invalid request", detail, errors=errors)
+
+
+async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+    # A value the request schema let through but the database cannot hold: an id beyond its
+    # integer range (SQLite raises OverflowError, PostgreSQL a DataError), a NUL character.
+    # The client sent it, so it is a 422; the SQL in the message stays here.
+    log.warning(
+        "value out of range for the database: %s on %s",
+        type(exc).__name__,
+        _route_of(request.scope),
+    )
+    return problem(
+        422,
+        "Invalid request",
+        "A value in the request is out of range, e.g. a number that is too large or a "
+        "character that is not allowed.",
+    )
+
+
+class CatchUnhandled:
+    """Turns any other exception into a 500 problem and logs it once, without its message.
+
+    The message of a database error holds SQL and its parameters (addresses, for instance), so
+    the log gets the exception type, the route template and the traceback's locations only.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:
+            # File, line and function of each frame; no source text, no values.
+            where = "\n".join(
+                f"  {f.filename}:{f.lineno} in {f.name}"
+                for f in traceback.extract_tb(exc.__traceback__)
+            )
+            log.error(
+                "unhandled %s on %s %s\n%s",
+                type(exc).__name__,
+                scope.get("method", ""),
+                _route_of(scope),
+                where,
+            )
+            if started:
+                return  # a streamed body broke off; there is no way to send a status now
+            response = problem(
+                500, "Internal Server Error", "Something went wrong; it has been logged."
+            )
+            await response(scope, receive, send)
+
+
+class BodyLimit:
+    """Refuses request bodies over a size with 413 (before reading when the size is declared).
+
+    `limits` are (path prefix, bytes) pairs checked in order; other paths get `default`.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, default: int, limits: Sequence[tuple[str, int]] = ()
+    ) -> None:
+        self.app = app
+        self.default = default
+        self.limits = tuple(limits)
+
+    def limit_for(self, path: str) -> int:
+        return next((size for prefix, size in self.limits if path.startswith(prefix)), self.default)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope.get("path", ""))
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await _too_large(limit)(scope, receive, send)
+            return
+        received = 0
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                # Raised while FastAPI reads the body; it passes HTTPExceptions on unchanged.
+                raise StarletteHTTPException(413, _too_large_text(limit))
+            return message
+
+        await self.app(scope, receive_limited, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _too_large_text(limit: int) -> str:
+    return f"The request body may be at most {limit} bytes here."
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return problem(413, _title(413), _too_large_text(limit))
+
+
+DEFAULT_MAX_BODY = 1024 * 1024
+
+
+def install_error_handlers(
+    app: FastAPI, *, max_body: int = DEFAULT_MAX_BODY, body_limits: Sequence[tuple[str, int]] = ()
+) -> None:
+    app.add_exception_handler(ProblemError, _problem)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(DataError, _out_of_range)
+    app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_middleware(BodyLimit, default=max_body, limits=body_limits)
+    app.add_middleware(CatchUnhandled)  # added last: outermost of ours, so it sees everything

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from app.campaigns.models import Campaign, CampaignStatus, Enrollment, EnrollmentStatus
 from app.campaigns.service import schedule_of, transition
 from app.core import metrics
+from app.core.logging import EMAIL
 from app.core.runtime import Runtime
 from app.delivery.compose import Outgoing, compose_batch
 from app.delivery.models import Delivery, DeliveryStatus
@@ -253,9 +254,10 @@ def _relay_refuses(error: str) -> str:
 
 
 def _too_many_failures(failed: int, finished: int, percent: float, error: str) -> str:
+    example = EMAIL.sub("<address>", error[:200])  # the reason is shown; the address is not
     return (
         f"Paused automatically: {failed} of the last {finished} e-mails were refused "
-        f"(more than {percent:g} %). A refusal looks like: {error[:200]}. Check the "
+        f"(more than {percent:g} %). A refusal looks like: {example}. Check the "
         "employee addresses and the relay, then resume the campaign."
     )
 
@@ -360,16 +362,16 @@ class Dispatcher:
         """Claim one batch (as many as the relay's rate limit allows) and send it."""
         report = DispatchReport()
         wanted = size = self.runtime.settings.dispatch_batch_size
-        limiter, taken_at = self.limiter, None
+        limiter = self.limiter
         if limiter is not None:
-            size, taken_at = await asyncio.to_thread(limiter.take, wanted)
+            size = await asyncio.to_thread(limiter.take, wanted)
             report.rate_limited = size < wanted
             if size == 0:
                 metrics.RATE_LIMITED.inc()
                 return report
         batch = await self._db(partial(self._claim_and_compose, limit=size))
-        if limiter is not None and taken_at is not None:
-            await asyncio.to_thread(limiter.give_back, size - len(batch.outgoing), taken_at)
+        if limiter is not None:
+            await asyncio.to_thread(limiter.give_back, size - len(batch.outgoing))
         report.claimed, report.cancelled = len(batch.campaign_of), len(batch.cancelled)
         report.failed = len(batch.broken)
         if not batch.outgoing:

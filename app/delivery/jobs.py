@@ -28,6 +28,16 @@ log = logging.getLogger(__name__)
 PLANNER_LOCK_KEY = 0x6E6C_706C  # "nlpl": one planner at a time across all workers
 
 
+class _LongRunSkipped(logging.Filter):
+    """A send that outlasts the dispatch interval just continues: no warning every 2 s."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+logging.getLogger("apscheduler.scheduler").addFilter(_LongRunSkipped())
+
+
 def plan_once(runtime: Runtime) -> PlanReport | None:
     """Run the planner in its own transaction; None when another worker holds the planner lock."""
     with runtime.session_factory() as session:

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, JSONType
@@ -49,17 +49,18 @@ class Delivery(Base):
     created_at: Mapped[datetime]
 
 
-class RateWindow(Base):
-    """How many e-mails all workers together handed to one relay in one fixed time window.
 
-    The rate limit lives here rather than in each process, so it holds however many workers
-    run; rows older than the previous window are deleted as the limiter moves on.
+class RateBucket(Base):
+    """One relay's allowance for one of its limits (e.g. per minute), shared by every worker.
+
+    A token bucket: `tokens` e-mails may go now; it refills at the limit's rate up to a small
+    burst. Keeping it here rather than in each process makes the limit hold however many
+    workers run.
     """
 
-    __tablename__ = "smtp_rate_windows"
+    __tablename__ = "smtp_rate_buckets"
 
     relay: Mapped[str] = mapped_column(String(255), primary_key=True)  # host:port, no credentials
     window_seconds: Mapped[int] = mapped_column(primary_key=True)
-    # Seconds since the epoch divided by window_seconds: whole numbers compare exactly.
-    window_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    used: Mapped[int] = mapped_column(default=0)
+    tokens: Mapped[float]
+    updated_at: Mapped[datetime]

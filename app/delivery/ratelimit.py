@@ -1,13 +1,14 @@
 """A relay's rate limit, shared by every worker through the database.
 
 Relays limit how many messages they accept per minute and per hour. Each worker asks the
-database for permission before it claims e-mails, so the limit holds however many workers run
-(listmonk limits each worker on its own, and the sum overshoots).
+database before it claims e-mails, so the limit holds however many workers run (listmonk
+limits each worker on its own, and the sum overshoots).
 
-Counting is per fixed window (one row per relay, window length and window number), and a
-window's allowance is estimated over a sliding window: the previous window's count weighted by
-how much of it still overlaps, plus the current count. A full previous window therefore paces
-the next one evenly instead of letting it burst at its start.
+Each limit is a token bucket in one row (relay, window length): it refills at `per` e-mails per
+`seconds` and holds at most a few seconds' worth, so a quiet spell cannot be followed by a flood. Any window
+of the limit's length therefore carries at most `per + capacity` e-mails (4 % more than `per`
+for a per-minute limit), and a long send runs at the limit's rate: fractions of a token carry
+over, nothing is lost to rounding.
 """
 
 from __future__ import annotations
@@ -18,47 +19,84 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.clock import Clock
 from app.core.config import Settings
-from app.delivery.models import RateWindow
+from app.delivery.models import RateBucket
+
+# How long a quiet bucket keeps saving tokens: more than the 2 s a worker waits between looks,
+# so none are lost between them, and little enough (4 % of a minute) not to burst.
+BURST_SECONDS = 2.5
 
 
 @dataclass(frozen=True)
 class RateLimit:
-    per: int  # messages …
+    per: int  # e-mails …
     seconds: int  # … per this many seconds
+    burst_seconds: float = BURST_SECONDS
 
     def __post_init__(self) -> None:
-        if self.per < 1 or self.seconds < 1:
-            raise ValueError("a rate limit needs at least 1 message per at least 1 second")
+        if self.per < 1 or self.seconds < 1 or self.burst_seconds < 0:
+            raise ValueError("a rate limit needs at least 1 e-mail per at least 1 second")
+
+    @property
+    def rate(self) -> float:
+        return self.per / self.seconds
+
+    @property
+    def capacity(self) -> float:
+        """Tokens a bucket holds at most. The one token on top means a fraction left after a
+        grant is never cut off by the cap, so a long send keeps the full rate."""
+        return 1.0 + self.rate * self.burst_seconds
 
 
 def limits_from_settings(settings: Settings) -> list[RateLimit]:
+    # A slow dispatch interval would waste tokens between looks: let the bucket hold them.
+    burst = max(BURST_SECONDS, 1.25 * settings.dispatch_interval_seconds)
     limits = []
-    if settings.smtp_rate_per_minute:
-        limits.append(RateLimit(settings.smtp_rate_per_minute, 60))
-    if settings.smtp_rate_per_hour:
-        limits.append(RateLimit(settings.smtp_rate_per_hour, 3600))
+    for per, seconds in ((settings.smtp_rate_per_minute, 60), (settings.smtp_rate_per_hour, 3600)):
+        if per:
+            limits.append(RateLimit(per, seconds, burst))
     return limits
 
 
-def _position(limit: RateLimit, now: datetime) -> tuple[int, float]:
-    """The window number `now` falls in, and how far into it (0 ≤ fraction < 1)."""
-    index, into = divmod(now.timestamp(), limit.seconds)
-    return int(index), into / limit.seconds
+def _locked_buckets(
+    session: Session, relay: str, limits: Sequence[RateLimit], now: datetime
+) -> dict[int, RateBucket]:
+    """The relay's buckets, created full when missing, locked for this transaction.
+
+    On SQLite the INSERT is the transaction's first write and takes the database lock, so what
+    it reads next cannot change under it; on PostgreSQL FOR UPDATE locks the rows (always in
+    the same order, so two workers cannot deadlock)."""
+    rows = [
+        {"relay": relay, "window_seconds": lim.seconds, "tokens": lim.capacity, "updated_at": now}
+        for lim in limits
+    ]
+    insert: Any = (
+        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    )
+    session.execute(insert(RateBucket).values(rows).on_conflict_do_nothing())
+    buckets = session.scalars(
+        select(RateBucket)
+        .where(
+            RateBucket.relay == relay,
+            RateBucket.window_seconds.in_([lim.seconds for lim in limits]),
+        )
+        .order_by(RateBucket.window_seconds)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {b.window_seconds: b for b in buckets}
 
 
-def _ensure_rows(session: Session, relay: str, keys: list[tuple[int, int]]) -> None:
-    """Create missing window rows. On SQLite this first write also takes the database lock,
-    so what the transaction reads next cannot change under it."""
-    rows = [{"relay": relay, "window_seconds": s, "window_index": i, "used": 0} for s, i in keys]
-    dialect = session.get_bind().dialect.name
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(RateWindow).values(rows).on_conflict_do_nothing())
+def _refill(bucket: RateBucket, limit: RateLimit, now: datetime) -> None:
+    # Workers' clocks differ a little: time never runs backwards for a bucket.
+    elapsed = max(0.0, (now - bucket.updated_at).total_seconds())
+    bucket.tokens = min(limit.capacity, bucket.tokens + elapsed * limit.rate)
+    bucket.updated_at = max(now, bucket.updated_at)
 
 
 def take(
@@ -67,69 +105,37 @@ def take(
     """Reserve up to `want` sends for `relay` now; returns how many were granted (maybe 0)."""
     if want <= 0 or not limits:
         return max(want, 0)
-    ordered = sorted(limits, key=lambda limit: limit.seconds)  # one lock order: no deadlocks
-    positions = [_position(limit, now) for limit in ordered]
-    current = [(limit.seconds, index) for limit, (index, _) in zip(ordered, positions, strict=True)]
-    _ensure_rows(session, relay, current)
-    rows = session.execute(
-        select(RateWindow.window_seconds, RateWindow.window_index, RateWindow.used)
-        .where(
-            RateWindow.relay == relay,
-            RateWindow.window_seconds.in_([s for s, _ in current]),
-            RateWindow.window_index.in_({i for _, i in current} | {i - 1 for _, i in current}),
-        )
-        .order_by(RateWindow.window_seconds, RateWindow.window_index)
-        .with_for_update()
-    ).all()
-    used = {(s, i): n for s, i, n in rows}
+    buckets = _locked_buckets(session, relay, limits, now)
     grant = want
-    for limit, (index, fraction) in zip(ordered, positions, strict=True):
-        previous = used.get((limit.seconds, index - 1), 0)
-        estimate = previous * (1.0 - fraction) + used.get((limit.seconds, index), 0)
-        grant = min(grant, max(0, math.floor(limit.per - estimate)))
-    if grant:
-        _add(session, relay, current, grant)
-    _forget_old(session, relay, current)
+    for limit in limits:
+        bucket = buckets[limit.seconds]
+        _refill(bucket, limit, now)
+        grant = min(grant, math.floor(bucket.tokens + 1e-9))
+    for limit in limits:
+        buckets[limit.seconds].tokens -= grant
+    session.flush()
     return grant
 
 
 def give_back(
-    session: Session, relay: str, limits: Sequence[RateLimit], taken_at: datetime, count: int
+    session: Session, relay: str, limits: Sequence[RateLimit], now: datetime, count: int
 ) -> None:
     """Return reserved sends that were not used (fewer e-mails were due than reserved)."""
     if count <= 0 or not limits:
         return
-    keys = [(limit.seconds, _position(limit, taken_at)[0]) for limit in limits]
-    _add(session, relay, sorted(keys), -count)
+    buckets = _locked_buckets(session, relay, limits, now)
+    for limit in limits:
+        bucket = buckets[limit.seconds]
+        _refill(bucket, limit, now)
+        bucket.tokens = min(limit.capacity, bucket.tokens + count)
+    session.flush()
 
 
-def _add(session: Session, relay: str, keys: list[tuple[int, int]], count: int) -> None:
-    for seconds, index in keys:
-        session.execute(
-            update(RateWindow)
-            .where(
-                RateWindow.relay == relay,
-                RateWindow.window_seconds == seconds,
-                RateWindow.window_index == index,
-            )
-            .values(used=RateWindow.used + count)
-            .execution_options(synchronize_session=False)
-        )
-
-
-def _forget_old(session: Session, relay: str, current: list[tuple[int, int]]) -> None:
-    for seconds, index in current:
-        session.execute(
-            delete(RateWindow)
-            .where(
-                and_(
-                    RateWindow.relay == relay,
-                    RateWindow.window_seconds == seconds,
-                    RateWindow.window_index < index - 1,
-                )
-            )
-            .execution_options(synchronize_session=False)
-        )
+def _no_fsync(session: Session) -> None:
+    """The buckets are not worth a disk flush per commit: after a database crash they would
+    merely be a few milliseconds old."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
 class RateLimiter:
@@ -147,17 +153,20 @@ class RateLimiter:
         self.relay = relay
         self.limits = list(limits)
 
-    def take(self, want: int) -> tuple[int, datetime]:
-        """(sends granted, when): pass `when` back to give_back for the unused ones."""
-        now = self.clock.now()
+    def take(self, want: int) -> int:
         with self.session_factory() as session:
-            granted = take(session, self.relay, self.limits, now, want)
-            session.commit()
-        return granted, now
+            _no_fsync(session)
+            granted = take(session, self.relay, self.limits, self.clock.now(), want)
+            if granted:
+                session.commit()
+            # Nothing granted: nothing to write (the refill is recomputed next time), which
+            # keeps a worker that polls an exhausted bucket cheap.
+        return granted
 
-    def give_back(self, count: int, taken_at: datetime) -> None:
+    def give_back(self, count: int) -> None:
         if count <= 0:
             return
         with self.session_factory() as session:
-            give_back(session, self.relay, self.limits, taken_at, count)
+            _no_fsync(session)
+            give_back(session, self.relay, self.limits, self.clock.now(), count)
             session.commit()

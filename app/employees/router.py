@@ -1,24 +1,27 @@
-"""Employees API: import the staff list, list, view and edit employees."""
+"""Employees API: import the staff list, list, view, edit, export (GDPR access) and delete."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, Response, UploadFile
 
-from app.auth.deps import EditorKey, ReaderKey
+from app.auth.deps import AdminKey, EditorKey, ReaderKey
 from app.core.deps import ClockDep, SessionDep
 from app.core.errors import ProblemError
 from app.employees import service
 from app.employees.importer import MAX_FILE_BYTES, UnsupportedFileError, parse_file
 from app.employees.schemas import (
     MAX_PAGE_SIZE,
+    EmployeeDeletion,
+    EmployeeExport,
     EmployeeList,
     EmployeeOut,
     EmployeePatch,
     ImportMode,
     ImportResultOut,
 )
+from app.privacy.service import erase_employee, export_employee
 
 router = APIRouter(tags=["employees"])
 
@@ -26,7 +29,7 @@ router = APIRouter(tags=["employees"])
 # Sync (def) on purpose: parsing 20,000 rows is CPU work and must not block the event loop.
 @router.post("/employees/import", response_model=ImportResultOut)
 def import_employees(
-    _key: EditorKey,
+    key: EditorKey,
     session: SessionDep,
     clock: ClockDep,
     file: Annotated[UploadFile, File(description="The staff list: .xlsx, .csv or .txt")],
@@ -48,7 +51,9 @@ def import_employees(
         parsed = parse_file(data, file.filename or "")
     except UnsupportedFileError as exc:
         raise ProblemError(415, "Filtypen stöds inte", str(exc)) from None
-    result = service.import_parsed(session, parsed, mode=mode, dry_run=dry_run, now=clock.now())
+    result = service.import_parsed(
+        session, parsed, mode=mode, dry_run=dry_run, now=clock.now(), actor=key
+    )
     if result.errors:
         raise ProblemError(
             422,
@@ -98,8 +103,44 @@ def get_employee(_key: ReaderKey, session: SessionDep, employee_id: int) -> Empl
 
 @router.patch("/employees/{employee_id}", response_model=EmployeeOut)
 def update_employee(
-    _key: EditorKey, session: SessionDep, clock: ClockDep, employee_id: int, patch: EmployeePatch
+    key: EditorKey, session: SessionDep, clock: ClockDep, employee_id: int, patch: EmployeePatch
 ) -> EmployeeOut:
     """Change an employee's name, e-mail, department, number or active status."""
-    employee = service.update_employee(session, employee_id, patch, clock.now())
+    employee = service.update_employee(session, employee_id, patch, clock.now(), actor=key)
     return EmployeeOut.model_validate(employee)
+
+
+@router.get("/employees/{employee_id}/export", response_model=EmployeeExport)
+def export(
+    key: AdminKey, session: SessionDep, clock: ClockDep, response: Response, employee_id: int
+) -> EmployeeExport:
+    """Everything stored about one person, for a GDPR access request (audited)."""
+    data = export_employee(session, employee_id, now=clock.now(), actor=key)
+    response.headers["Content-Disposition"] = f'attachment; filename="anstalld-{employee_id}.json"'
+    return EmployeeExport.model_validate(data)
+
+
+@router.delete("/employees/{employee_id}", response_model=EmployeeDeletion)
+def delete_employee(
+    key: AdminKey,
+    session: SessionDep,
+    clock: ClockDep,
+    employee_id: int,
+    erase: Annotated[
+        bool, Query(description="Erase the identity and activity (GDPR); else only deactivate")
+    ] = False,
+) -> EmployeeDeletion:
+    """Deactivate an employee, or with erase=true erase them and keep anonymous counts."""
+    now = clock.now()
+    if not erase:
+        employee = service.deactivate_employee(session, employee_id, now, actor=key)
+        at = employee.deactivated_at or now
+        return EmployeeDeletion(id=employee_id, action="deactivated", at=at)
+    report = erase_employee(session, employee_id, now=now, actor=key)
+    return EmployeeDeletion(
+        id=employee_id,
+        action="erased",
+        at=report.erased_at,
+        deleted=report.deleted,
+        anonymised=report.anonymised,
+    )

@@ -97,3 +97,32 @@ class ImportResultOut(BaseModel):
     warnings: list[str]
     dry_run: bool
     mode: ImportMode
+
+
+class EmployeeExport(BaseModel):
+    """Everything stored about one person (GDPR right of access), every column as stored."""
+
+    generated_at: datetime
+    employee: dict[str, Any]
+    campaigns: list[dict[str, Any]] = Field(description="Id and name of each campaign.")
+    lessons: list[dict[str, Any]] = Field(description="Id and key of each lesson referred to.")
+    enrollments: list[dict[str, Any]]
+    deliveries: list[dict[str, Any]] = Field(description="E-mails; link tokens are not stored.")
+    events: list[dict[str, Any]] = Field(description="Views, answer-link clicks and opt-outs.")
+    answers: list[dict[str, Any]]
+    review_cards: list[dict[str, Any]]
+    review_logs: list[dict[str, Any]]
+    opt_outs: list[dict[str, Any]]
+    audit_log: list[dict[str, Any]] = Field(description="Earlier changes and exports of the data.")
+
+
+class EmployeeDeletion(BaseModel):
+    """What DELETE did: deactivated only, or erased with rows removed and kept anonymously."""
+
+    id: int
+    action: Literal["deactivated", "erased"]
+    at: datetime
+    deleted: dict[str, int] = Field(default_factory=dict, description="Rows removed, per table.")
+    anonymised: dict[str, int] = Field(
+        default_factory=dict, description="Rows kept without identity, per table."
+    )

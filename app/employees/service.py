@@ -1,4 +1,5 @@
-"""Employees: apply a staff-list import, list, view and edit. Services flush, never commit."""
+"""Employees: apply a staff-list import, list, view, edit and deactivate. Services flush, never
+commit; every change is audited with ids and counts only, never names or addresses."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.audit.service import record_audit
+from app.auth.models import ApiKey
 from app.core.errors import ProblemError
 from app.employees.importer import HEADER_FIELD, LABELS, EmployeeRow, ParsedFile, RowError
 from app.employees.models import Employee
 from app.employees.schemas import EmployeePatch, ImportMode
+from app.privacy.people import audit_target, person_or_problem
 
 # Fields an import row may change; empty cells in the file never overwrite stored values.
 IMPORTED_FIELDS = ("email", "first_name", "last_name", "department", "employee_number")
@@ -72,16 +76,46 @@ class _Plan:
 
 
 def import_parsed(
-    session: Session, parsed: ParsedFile, *, mode: ImportMode, dry_run: bool, now: datetime
+    session: Session,
+    parsed: ParsedFile,
+    *,
+    mode: ImportMode,
+    dry_run: bool,
+    now: datetime,
+    actor: ApiKey | str | None,
 ) -> ImportResult:
-    """Import a parsed file; a file with any error imports nothing."""
+    """Import a parsed file; a file with any error imports nothing. Audited, dry runs too."""
     if parsed.errors:
         return ImportResult(
             errors=parsed.errors, warnings=parsed.warnings, dry_run=dry_run, mode=mode
         )
     result = import_employees(session, parsed.rows, mode=mode, dry_run=dry_run, now=now)
     result.warnings = parsed.warnings + result.warnings
+    if not result.errors:
+        # Rejected files change nothing and are not recorded (the API rolls them back anyway).
+        _audit_import(session, result, len(parsed.rows), now, actor)
     return result
+
+
+def _audit_import(
+    session: Session, result: ImportResult, rows: int, now: datetime, actor: ApiKey | str | None
+) -> None:
+    record_audit(
+        session,
+        actor=actor,
+        action="employees.import",
+        now=now,
+        target="employees",
+        rows=rows,
+        detail={
+            "mode": result.mode,
+            "dry_run": result.dry_run,
+            "created": result.created,
+            "updated": result.updated,
+            "deactivated": result.deactivated,
+            "unchanged": result.unchanged,
+        },
+    )
 
 
 def import_employees(
@@ -269,9 +303,14 @@ def get_employee(session: Session, employee_id: int) -> Employee:
 
 
 def update_employee(
-    session: Session, employee_id: int, patch: EmployeePatch, now: datetime
+    session: Session,
+    employee_id: int,
+    patch: EmployeePatch,
+    now: datetime,
+    *,
+    actor: ApiKey | str | None,
 ) -> Employee:
-    """Change the fields sent; addresses and employee numbers must stay unique."""
+    """Change the fields sent; addresses and numbers stay unique. Audited by field name only."""
     employee = get_employee(session, employee_id)
     changes = {k: v for k, v in patch.changes().items() if getattr(employee, k) != v}
     _check_unique(session, employee, changes)
@@ -297,6 +336,37 @@ def update_employee(
             "E-postadressen eller anställningsnumret sparades just för en annan anställd. "
             "Ladda om och försök igen.",
         ) from None
+    record_audit(
+        session,
+        actor=actor,
+        action="employees.update",
+        now=now,
+        target=audit_target(employee.id),
+        rows=1,
+        detail={"fields": sorted(changes)},
+    )
+    return employee
+
+
+def deactivate_employee(
+    session: Session, employee_id: int, now: datetime, *, actor: ApiKey | str | None
+) -> Employee:
+    """No more e-mails; everything stored stays. Twice changes nothing; erased people are 410."""
+    employee = person_or_problem(session, employee_id)
+    if not employee.active:
+        return employee
+    employee.active = False
+    employee.deactivated_at = now
+    employee.updated_at = now
+    session.flush()
+    record_audit(
+        session,
+        actor=actor,
+        action="employees.deactivate",
+        now=now,
+        target=audit_target(employee.id),
+        rows=1,
+    )
     return employee
 
 

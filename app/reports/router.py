@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.deps import ReaderKey
 from app.core.deps import ClockDep, SessionDep, SettingsDep
-from app.reports.export import ExportFormat, export_chunks, report_filename
-from app.reports.schemas import CompletionReport, ReportCampaign
-from app.reports.service import campaign_or_404, completion_rows, report_campaign
+from app.reports.download import ExportRequest, prepare_export, stream_export
+from app.reports.export import CsvSeparator, ExportFormat
+from app.reports.schemas import CompletionReport
+from app.reports.tables import ReportBy
+from app.xapi.router import router as xapi_router
 
 router = APIRouter(tags=["reports"])
+# GET /reports/xapi lives with the xAPI package; it is mounted here so app.main needs no change.
+router.include_router(xapi_router)
 
 _COMPLETION_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {
-        "description": "One row per employee enrolled in the campaign.",
+        "description": "One row per employee, department or lesson of the campaign.",
         "model": CompletionReport,
         "content": {"text/csv": {}, ExportFormat.xlsx.media_type: {}},
     },
@@ -35,38 +36,41 @@ _COMPLETION_RESPONSES: dict[int | str, dict[str, object]] = {
     responses=_COMPLETION_RESPONSES,
 )
 def completion_report(
-    _key: ReaderKey,
+    key: ReaderKey,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
     campaign: Annotated[int, Query(description="The campaign's id.")],
+    by: Annotated[
+        ReportBy, Query(description="One row per employee, department or lesson.")
+    ] = ReportBy.employee,
     fmt: Annotated[
         ExportFormat, Query(alias="format", description="csv (for Excel), xlsx or json.")
     ] = ExportFormat.csv,
+    separator: Annotated[
+        CsvSeparator | None,
+        Query(description="CSV only: comma, or semicolon for Excel set to Swedish."),
+    ] = None,
 ) -> StreamingResponse:
-    """Completion per employee in a campaign (sent, read, answered, opted out) for HR."""
-    found = campaign_or_404(session, campaign)
-    now = clock.now()
-    tz = ZoneInfo(settings.timezone)
-    header = report_campaign(session, found, now)
-    filename = report_filename(campaign, now.astimezone(tz).date(), fmt)
-    disposition = "inline" if fmt is ExportFormat.json else "attachment"
-    body = _stream(request.app.state.session_factory, campaign, fmt, header, tz)
-    return StreamingResponse(
-        body,
-        media_type=fmt.media_type,
-        headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
+    """Completion per employee, department or lesson of a campaign, for HR and project leaders."""
+    wanted = ExportRequest(
+        campaign, by, fmt, separator or CsvSeparator(settings.report_csv_separator)
     )
-
-
-def _stream(
-    factory: sessionmaker[Session],
-    campaign_id: int,
-    fmt: ExportFormat,
-    header: ReportCampaign,
-    tz: ZoneInfo,
-) -> Iterator[bytes]:
-    # Its own read-only session: the body is sent after the request's session is closed.
-    with factory() as session:
-        yield from export_chunks(fmt, header, completion_rows(session, campaign_id), tz)
+    export = prepare_export(
+        session,
+        wanted,
+        actor=key,
+        now=clock.now(),
+        tz=settings.timezone_info,
+        min_group=settings.report_min_group_size,
+    )
+    # Commit now: the audit entry must exist even if the download breaks off, and the long
+    # stream must not hold this session's write lock (SQLite) while it runs.
+    session.commit()
+    disposition = "inline" if fmt is ExportFormat.json else "attachment"
+    return StreamingResponse(
+        stream_export(request.app.state.session_factory, export),
+        media_type=fmt.media_type,
+        headers={"Content-Disposition": f'{disposition}; filename="{export.filename}"'},
+    )

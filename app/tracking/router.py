@@ -1,6 +1,9 @@
 """Public pages behind the links in e-mails: no login, each link carries a signed token.
 
 GET never records an answer (mail scanners follow every link); only the confirming POST does.
+HEAD is answered like GET without a body, and recorded as an automated view or click.
+Every request passes a rate limit per client address and per token (app/tracking/ratelimit.py).
+No page redirects anywhere, and nothing here logs a path: the paths carry the tokens.
 """
 
 from __future__ import annotations
@@ -8,8 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.core.deps import ClockDep, SessionDep, SettingsDep
@@ -17,18 +21,18 @@ from app.core.i18n import t
 from app.delivery.compose import lesson_content, question_content
 from app.delivery.links import Links
 from app.tracking import pages
-from app.tracking.classify import classify
+from app.tracking.classify import LINK_BURST, LinkBursts, Verdict, classify
 from app.tracking.models import EventClass, EventKind
+from app.tracking.ratelimit import PublicLimits
 from app.tracking.service import (
     Opened,
     is_opted_out,
     open_delivery,
     opt_out,
+    reclassify_burst,
     record_answer,
     record_event,
 )
-
-router = APIRouter(include_in_schema=False)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -39,33 +43,87 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
+TOO_MANY_TITLE = "För många försök"
+TOO_MANY_TEXT = (
+    "Länken har öppnats många gånger på kort tid. Vänta en liten stund och försök sedan igen."
+)
 
 
-def html(content: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(content, status_code=status, headers=SECURITY_HEADERS)
+class RateLimitedError(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("rate limited")
+        self.retry_after = retry_after
 
 
-def not_found(language: str = "sv") -> HTMLResponse:
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def rate_limit(request: Request, clock: ClockDep) -> None:
+    """Per client address and per token; a limited request records nothing."""
+    limits: PublicLimits = request.app.state.public_limits
+    token = str(request.path_params.get("token", ""))
+    wait = limits.check(_client_address(request), token, clock.now())
+    if wait is not None:
+        raise RateLimitedError(wait)
+
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limit)])
+
+
+def install(app: FastAPI) -> None:
+    """The public pages, with their per-process rate limits and link-burst memory."""
+    app.state.public_limits = PublicLimits.default()
+    app.state.link_bursts = LinkBursts()
+    app.add_exception_handler(RateLimitedError, _too_many_requests)
+    app.include_router(router)
+
+
+async def _too_many_requests(request: Request, exc: Exception) -> HTMLResponse:
+    assert isinstance(exc, RateLimitedError)
+    page = pages.message_page(language="sv", title=TOO_MANY_TITLE, text=TOO_MANY_TEXT)
+    response = html(request, page, 429)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def html(request: Request, content: str, status: int = 200) -> HTMLResponse:
+    """A page with the security headers; HEAD gets the same status and headers, no body."""
+    body = "" if request.method == "HEAD" else content
+    return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+
+
+def not_found(request: Request, language: str = "sv") -> HTMLResponse:
     page = pages.message_page(
         language=language, title=t(language, "not_found_title"), text=t(language, "not_found_text")
     )
-    return html(page, 404)
+    return html(request, page, 404)
 
 
-def _verdict(request: Request, opened: Opened, now: datetime) -> tuple[EventClass, str]:
-    return classify(
+def _verdict(
+    request: Request, session: Session, opened: Opened, link: str, now: datetime
+) -> Verdict:
+    """Classify one request for a link of the e-mail, re-classifying a burst it completes."""
+    verdict = classify(
         method=request.method,
         user_agent=request.headers.get("user-agent"),
         sent_at=opened.delivery.sent_at,
         now=now,
+        client_address=_client_address(request),
     )
+    bursts: LinkBursts = request.app.state.link_bursts
+    began = bursts.hit(opened.delivery.id, link, now)
+    if began is None:
+        return verdict
+    reclassify_burst(session, opened.delivery.id, began)
+    return verdict if verdict[0] is EventClass.automated else (EventClass.automated, LINK_BURST)
 
 
 def _links(settings: Settings, opened: Opened) -> Links:
     return Links.for_delivery(settings.base_url, settings.secret(), opened.delivery.id)
 
 
-@router.get("/l/{token}")
+@router.api_route("/l/{token}", methods=["GET", "HEAD"])
 def read_lesson(
     token: str,
     request: Request,
@@ -77,28 +135,28 @@ def read_lesson(
     """Read the lesson of an e-mail in the browser (recorded as a view)."""
     opened = open_delivery(session, settings.secret(), token)
     if opened is None or not opened.questions:
-        return not_found()
+        return not_found(request)
     question = opened.question(lesson) if lesson else opened.questions[0]
     if question is None:
-        return not_found(opened.course.language)
+        return not_found(request, opened.course.language)
     now = clock.now()
-    record_event(
-        session, opened, EventKind.view, question.lesson_id, now, _verdict(request, opened, now)
-    )
+    verdict = _verdict(request, session, opened, f"l:{lesson or ''}", now)
+    record_event(session, opened, EventKind.view, question.lesson_id, now, verdict)
     links = _links(settings, opened)
     shown = [q for q in opened.questions if q.lesson_id == question.lesson_id]
     return html(
+        request,
         pages.lesson_page(
             language=opened.course.language,
             course_title=opened.course.title,
             help_md=opened.course.help_text,
             lesson=lesson_content(question.item),
             questions=[question_content(q.item, links, is_review=False) for q in shown],
-        )
+        ),
     )
 
 
-@router.get("/a/{token}/{lesson_key}/{option}")
+@router.api_route("/a/{token}/{lesson_key}/{option}", methods=["GET", "HEAD"])
 def choose_answer(
     token: str,
     lesson_key: str,
@@ -112,24 +170,19 @@ def choose_answer(
     opened = open_delivery(session, settings.secret(), token)
     question = opened.question(lesson_key) if opened else None
     if opened is None or question is None or not 0 <= option < len(question.item.version.options):
-        return not_found(opened.course.language if opened else "sv")
+        return not_found(request, opened.course.language if opened else "sv")
     now = clock.now()
-    record_event(
-        session,
-        opened,
-        EventKind.answer_click,
-        question.lesson_id,
-        now,
-        _verdict(request, opened, now),
-    )
+    verdict = _verdict(request, session, opened, f"a:{lesson_key}:{option}", now)
+    record_event(session, opened, EventKind.answer_click, question.lesson_id, now, verdict)
     links = _links(settings, opened)
     return html(
+        request,
         pages.answer_confirm_page(
             language=opened.course.language,
             question=question_content(question.item, links, is_review=question.is_review),
             selected=option,
             post_url=links.answer_post(lesson_key),
-        )
+        ),
     )
 
 
@@ -137,6 +190,7 @@ def choose_answer(
 def confirm_answer(
     token: str,
     lesson_key: str,
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
@@ -146,17 +200,18 @@ def confirm_answer(
     opened = open_delivery(session, settings.secret(), token)
     question = opened.question(lesson_key) if opened else None
     if opened is None or question is None:
-        return not_found(opened.course.language if opened else "sv")
+        return not_found(request, opened.course.language if opened else "sv")
     language = opened.course.language
     version = question.item.version
     if option is None or not option.isdigit() or not 0 <= int(option) < len(version.options):
         page = pages.message_page(
             language=language, title=t(language, "choose_title"), text=t(language, "choose_text")
         )
-        return html(page, 422)
+        return html(request, page, 422)
     outcome = record_answer(session, opened, question, int(option), clock.now())
     links = _links(settings, opened)
     return html(
+        request,
         pages.answer_result_page(
             language=language,
             question=question_content(question.item, links, is_review=question.is_review),
@@ -165,41 +220,47 @@ def confirm_answer(
             explanation=version.explanation,
             attempt=outcome.attempt,
             lesson_url=links.view(lesson_key),
-        )
+        ),
     )
 
 
-@router.get("/u/{token}")
-def unsubscribe_page(token: str, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+@router.api_route("/u/{token}", methods=["GET", "HEAD"])
+def unsubscribe_page(
+    token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> HTMLResponse:
     """Opt-out page for one campaign: asks to confirm (a GET changes nothing)."""
     opened = open_delivery(session, settings.secret(), token)
     if opened is None:
-        return not_found()
+        return not_found(request)
+    # No event of its own, but scanners open this link with the others: it counts to a burst.
+    _verdict(request, session, opened, "u", clock.now())
     done = is_opted_out(session, opened)
     return html(
+        request,
         pages.unsubscribe_page(
             language=opened.course.language,
             course_title=opened.course.title,
             post_url=None if done else f"/u/{token}",
             done=done,
-        )
+        ),
     )
 
 
 @router.post("/u/{token}")
 def unsubscribe(
-    token: str, session: SessionDep, settings: SettingsDep, clock: ClockDep
+    token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> HTMLResponse:
     """Opt out of the campaign (the page's button, or a mail client's RFC 8058 one-click POST)."""
     opened = open_delivery(session, settings.secret(), token)
     if opened is None:
-        return not_found()
+        return not_found(request)
     opt_out(session, opened, clock.now())
     return html(
+        request,
         pages.unsubscribe_page(
             language=opened.course.language,
             course_title=opened.course.title,
             post_url=None,
             done=True,
-        )
+        ),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,6 +15,7 @@ from app.delivery.compose import VersionedLesson, delivery_items, load_versions
 from app.delivery.models import Delivery, DeliveryStatus
 from app.learning.service import record_review
 from app.lessons.models import Course
+from app.tracking.classify import LINK_BURST
 from app.tracking.models import Answer, Event, EventClass, EventKind
 
 # A link works once the relay has (or may have) accepted the e-mail.
@@ -90,6 +91,25 @@ def record_event(
             class_reason=verdict[1],
         )
     )
+
+
+def reclassify_burst(session: Session, delivery_id: int, since: datetime) -> int:
+    """Mark the e-mail's human-looking views and clicks since `since` as part of a link burst.
+
+    Events already automated keep the rule that caught them first.
+    """
+    result = session.execute(
+        update(Event)
+        .where(
+            Event.delivery_id == delivery_id,
+            Event.occurred_at >= since,
+            Event.classification == EventClass.human,
+            Event.kind.in_([EventKind.view, EventKind.answer_click]),
+        )
+        .values(classification=EventClass.automated, class_reason=LINK_BURST)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def record_answer(

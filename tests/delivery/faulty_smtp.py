@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -85,8 +86,10 @@ class FaultInjectingHandler(CollectingHandler):
         if fault == "drop":
             server.transport.close()  # the line drops before the relay says yes
             return "250 never seen"
-        if fault == "slow":
-            await asyncio.sleep(self.slow_seconds)  # past the client's timeout: it gives up
+        if fault == "slow":  # the relay has the message, but says so after we gave up
+            reply = await super().handle_DATA(server, session, envelope)
+            await asyncio.sleep(self.slow_seconds)
+            return reply
         return await super().handle_DATA(server, session, envelope)
 
 
@@ -156,7 +159,8 @@ class TlsAuthRelay(SmtpSink):
                 login.encode(),
                 password.encode(),
             )
-            return AuthResult(success=ok, auth_data=data if ok else None)
+            # handled=False: aiosmtpd itself answers 535 to a wrong password.
+            return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
 
         self.controller = Controller(
             self.handler,
@@ -170,4 +174,5 @@ class TlsAuthRelay(SmtpSink):
         )
 
     def url_for(self, login: str, password: str) -> str:
-        return f"smtp://{login}:{password}@127.0.0.1:{self.port}?starttls=true"
+        user, secret = quote(login, safe=""), quote(password, safe="")
+        return f"smtp://{user}:{secret}@127.0.0.1:{self.port}?starttls=true"

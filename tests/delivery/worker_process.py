@@ -49,8 +49,11 @@ def main() -> None:
 # --- helpers for the tests ---------------------------------------------------------------
 
 
-def make_campaign(runtime: object, employees: int, *, batch: str = "p") -> int:
-    """`employees` people and a running campaign with a slot at SLOT, via the real services."""
+def make_campaign(
+    runtime: object, employees: int, *, batch: str = "p", schedule: dict[str, object] | None = None
+) -> int:
+    """`employees` people (p0@…, p1@…) and a running campaign, via the real services; by
+    default its first slot is SLOT."""
     from app.campaigns.schemas import CampaignCreate
     from app.campaigns.service import create_campaign, transition
     from app.core.runtime import Runtime
@@ -68,7 +71,8 @@ def make_campaign(runtime: object, employees: int, *, batch: str = "p") -> int:
         {
             "name": "Stor kampanj",
             "course": "radikalisering",
-            "schedule": {"start_date": "2026-01-05", "weekdays": ["mon"], "time": "09:00"},
+            "schedule": schedule
+            or {"start_date": "2026-01-05", "weekdays": ["mon"], "time": "09:00"},
         }
     )
     with runtime.session_factory() as session:
@@ -137,7 +141,9 @@ def start_worker(
     return Worker(process, log)
 
 
-def wait_for(condition: object, timeout: float, workers: list[Worker], what: str) -> None:
+def wait_for(
+    condition: object, timeout: float, workers: list[Worker], what: str, every: float = 0.005
+) -> None:
     """Poll `condition()` until true; fail early, with the workers' logs, if they all died."""
     assert callable(condition)
     deadline = time.monotonic() + timeout
@@ -147,7 +153,7 @@ def wait_for(condition: object, timeout: float, workers: list[Worker], what: str
             raise AssertionError(f"every worker exited before {what}:\n{logs}")
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.005)
+        time.sleep(every)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,9 @@ def run(
     dry_run: bool = False,
 ) -> ImportResult:
     parsed = parse_file(make_csv(rows), "personal.csv")
-    result = import_parsed(session, parsed, mode=mode, dry_run=dry_run, now=clock.now())
+    result = import_parsed(
+        session, parsed, mode=mode, dry_run=dry_run, now=clock.now(), actor="test"
+    )
     session.commit()
     return result
 
@@ -283,14 +285,22 @@ def test_update_checks_uniqueness_and_sets_deactivation_time(
     add(session, clock, "bo@kommun.se", "2")
     session.commit()
     with pytest.raises(ProblemError) as taken:
-        update_employee(session, anna.id, EmployeePatch(email="Bo@Kommun.se"), clock.now())
+        update_employee(
+            session, anna.id, EmployeePatch(email="Bo@Kommun.se"), clock.now(), actor="test"
+        )
     assert taken.value.status == 409
     with pytest.raises(ProblemError) as number_taken:
-        update_employee(session, anna.id, EmployeePatch(employee_number="2"), clock.now())
+        update_employee(
+            session, anna.id, EmployeePatch(employee_number="2"), clock.now(), actor="test"
+        )
     assert number_taken.value.status == 409
     clock.advance(hours=1)
     updated = update_employee(
-        session, anna.id, EmployeePatch(active=False, department="Kultur"), clock.now()
+        session,
+        anna.id,
+        EmployeePatch(active=False, department="Kultur"),
+        clock.now(),
+        actor="test",
     )
     assert (updated.active, updated.deactivated_at, updated.department) == (
         False,
@@ -298,7 +308,9 @@ def test_update_checks_uniqueness_and_sets_deactivation_time(
         "Kultur",
     )
     assert (
-        update_employee(session, anna.id, EmployeePatch(active=True), clock.now()).deactivated_at
+        update_employee(
+            session, anna.id, EmployeePatch(active=True), clock.now(), actor="test"
+        ).deactivated_at
         is None
     )
     with pytest.raises(ProblemError) as missing:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.campaigns.models import Campaign, CampaignStatus, Enrollment, EnrollmentStatus
 from app.delivery.models import Delivery, DeliveryStatus
 from app.employees.models import Employee
+from app.learning.models import RetiredReason, ReviewCard, ReviewLog
 from app.lessons.models import Course, Lesson, LessonVersion
 from app.tracking.models import Answer, Event, EventClass, EventKind
 
@@ -167,5 +168,38 @@ class Factory:
                 correct=correct,
                 attempt=attempt,
                 answered_at=delivery.slot_at + timedelta(minutes=minutes),
+            )
+        )
+
+    def card(
+        self, enrollment: Enrollment, lesson: Lesson, mastered_at: datetime | None = None
+    ) -> ReviewCard:
+        return self._add(
+            ReviewCard(
+                enrollment_id=enrollment.id,
+                lesson_id=lesson.id,
+                due=T0 + timedelta(days=7),
+                reviews=2 if mastered_at else 0,
+                correct_streak=2 if mastered_at else 0,
+                retired_at=mastered_at,
+                retired_reason=RetiredReason.mastered if mastered_at else None,
+                created_at=T0,
+            )
+        )
+
+    def review_log(self, card: ReviewCard, answer: Answer, number: int) -> ReviewLog:
+        return self._add(
+            ReviewLog(
+                card_id=card.id,
+                answer_id=answer.id,
+                delivery_id=answer.delivery_id,
+                review_number=number,
+                sent_at=answer.answered_at,
+                answered_at=answer.answered_at,
+                rating=3 if answer.correct else 1,
+                correct=answer.correct,
+                days_since_exposure=7.0 if number else None,
+                response_delay_seconds=60.0,
+                counted=True,
             )
         )

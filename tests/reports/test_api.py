@@ -6,7 +6,9 @@ import json
 
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy.orm import Session
 
+from app.audit.service import list_audit
 from tests.reports.conftest import EXPECTED, Scenario
 
 URL = "/api/v1/reports/completion"
@@ -90,3 +92,72 @@ def test_missing_campaign_parameter(client: TestClient, reporter_headers: dict[s
     response = client.get(URL, headers=reporter_headers)
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["campaign"]
+
+
+def test_semicolon_csv_for_swedish_excel(
+    client: TestClient, reporter_headers: dict[str, str], scenario: Scenario
+) -> None:
+    params = {"campaign": scenario.campaign_id, "separator": "semicolon"}
+    response = client.get(URL, params=params, headers=reporter_headers)
+    assert response.content.startswith("\ufeffsep=;\r\nNamn;E-post;".encode())
+    lines = response.content.decode("utf-8-sig").split("\r\n")
+    rows = list(csv.reader(lines[1:-1], delimiter=";"))
+    assert [r[0] for r in rows[1:]] == [e[0] for e in EXPECTED]
+
+
+def test_by_department_hides_small_groups(
+    client: TestClient, reporter_headers: dict[str, str], scenario: Scenario
+) -> None:
+    params = {"campaign": scenario.campaign_id, "by": "department", "format": "csv"}
+    response = client.get(URL, params=params, headers=reporter_headers)
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="genomforande-forvaltning-{scenario.campaign_id}-{TODAY}.csv"'
+    )
+    header, *rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert header[:2] == ["Förvaltning", "Anställda"]
+    # Both departments are under 5 people: one merged row of 6.
+    assert rows == [["Övriga (små grupper)", "6", "12", "7", "6", "5", "1", "0", "21", "Nej"]]
+
+
+def test_by_lesson_as_json(
+    client: TestClient, reporter_headers: dict[str, str], scenario: Scenario
+) -> None:
+    params = {"campaign": scenario.campaign_id, "by": "lesson", "format": "json"}
+    body = client.get(URL, params=params, headers=reporter_headers).json()
+    assert body["by"] == "lesson"
+    assert [r["answered"] for r in body["rows"]] == [3, 2, 0, 0]
+    assert body["summary"]["enrolled"] == 6 and body["summary"]["completion_pct"] == 21
+
+
+def test_xlsx_has_a_summary_sheet(
+    client: TestClient, reporter_headers: dict[str, str], scenario: Scenario
+) -> None:
+    params = {"campaign": scenario.campaign_id, "by": "department", "format": "xlsx"}
+    workbook = load_workbook(
+        io.BytesIO(client.get(URL, params=params, headers=reporter_headers).content)
+    )
+    assert workbook.sheetnames == ["Per förvaltning", "Sammanfattning"]
+    table = workbook["Per förvaltning"]
+    assert table.freeze_panes == "A2" and table.auto_filter.ref == "A1:J2"
+    assert table["A1"].font.b and table["A1"].fill.fgColor.rgb == "FF1F4E78"
+    summary = {
+        r[0]: r[1] for r in workbook["Sammanfattning"].iter_rows(min_row=2, values_only=True)
+    }
+    assert summary["Inskrivna"] == 6 and summary["Genomfört (%)"] == 21
+    assert summary["Startdatum"].date().isoformat() == "2026-01-05"
+    assert workbook["Sammanfattning"]["B19"].number_format == "0.0%"  # the retention target
+
+
+def test_every_export_is_in_the_audit_log(
+    client: TestClient, reporter_headers: dict[str, str], scenario: Scenario, session: Session
+) -> None:
+    for by in ("employee", "department", "lesson"):
+        params = {"campaign": scenario.campaign_id, "by": by, "format": "xlsx"}
+        assert client.get(URL, params=params, headers=reporter_headers).status_code == 200
+    entries = list_audit(session, action="export.completion")
+    assert [(e.detail["by"], e.rows, e.detail["complete"]) for e in reversed(entries)] == [
+        ("employee", 6, True),
+        ("department", 1, True),
+        ("lesson", 4, True),
+    ]
+    assert all(e.target == f"campaign {scenario.campaign_id}" and e.api_key_id for e in entries)

@@ -13,7 +13,6 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from app.reports.export import (
-    HEADERS,
     csv_chunks,
     guard_formula,
     json_chunks,
@@ -21,6 +20,7 @@ from app.reports.export import (
 )
 from app.reports.schemas import ReportCampaign
 from app.reports.service import CompletionRow, campaign_or_404, completion_rows, report_campaign
+from app.reports.tables import EMPLOYEE, ReportBy
 from tests.reports.conftest import EXPECTED, Scenario
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -69,11 +69,11 @@ def _row(**changes: object) -> CompletionRow:
 
 
 def test_headers_are_swedish() -> None:
-    assert list(HEADERS) == SWEDISH_HEADERS
+    assert list(EMPLOYEE.headers) == SWEDISH_HEADERS
 
 
 def test_csv_opens_in_excel(session: Session, scenario: Scenario) -> None:
-    data = b"".join(csv_chunks(completion_rows(session, scenario.campaign_id), STOCKHOLM))
+    data = b"".join(csv_chunks(EMPLOYEE, completion_rows(session, scenario.campaign_id), STOCKHOLM))
     assert data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
     assert text.count("\r\n") == 7 and "\n" not in text.replace("\r\n", "")
@@ -102,7 +102,7 @@ def test_guard_formula(raw: str, shown: str) -> None:
 
 def test_csv_guards_every_text_cell() -> None:
     evil = _row(name="=1+2", email="@x", department="+Ekonomi", employee_number="-7")
-    text = b"".join(csv_chunks([evil], STOCKHOLM)).decode("utf-8-sig")
+    text = b"".join(csv_chunks(EMPLOYEE, [evil], STOCKHOLM)).decode("utf-8-sig")
     [_, cells] = list(csv.reader(io.StringIO(text, newline="")))
     assert cells[:4] == ["'=1+2", "'@x", "'+Ekonomi", "'-7"]
     assert cells[4:] == ["1", "1", "1", "1", "Nej", "", "25"]
@@ -110,7 +110,7 @@ def test_csv_guards_every_text_cell() -> None:
 
 def test_csv_is_streamed_in_chunks() -> None:
     rows = (_row(employee_id=n, name=f"Person {n}") for n in range(5000))
-    chunks = list(csv_chunks(rows, STOCKHOLM))
+    chunks = list(csv_chunks(EMPLOYEE, rows, STOCKHOLM))
     assert len(chunks) > 3
     assert max(len(c) for c in chunks) < 80 * 1024
     assert b"".join(chunks).count(b"\r\n") == 5001
@@ -119,7 +119,7 @@ def test_csv_is_streamed_in_chunks() -> None:
 def test_xlsx_has_the_same_numbers(session: Session, scenario: Scenario) -> None:
     rows = completion_rows(session, scenario.campaign_id)
     before = set(Path(tempfile.gettempdir()).glob("nanolearn-report-*"))
-    workbook = load_workbook(io.BytesIO(b"".join(xlsx_chunks(rows, STOCKHOLM))))
+    workbook = load_workbook(io.BytesIO(b"".join(xlsx_chunks(EMPLOYEE, rows, STOCKHOLM))))
     assert set(Path(tempfile.gettempdir()).glob("nanolearn-report-*")) == before
     sheet = workbook.active
     assert sheet is not None
@@ -134,7 +134,7 @@ def test_xlsx_has_the_same_numbers(session: Session, scenario: Scenario) -> None
 
 def test_xlsx_keeps_formulas_as_text() -> None:
     evil = _row(name="=1+2", department="#N/A", opted_out=True, opted_out_at=datetime.now(UTC))
-    sheet = load_workbook(io.BytesIO(b"".join(xlsx_chunks([evil], STOCKHOLM)))).active
+    sheet = load_workbook(io.BytesIO(b"".join(xlsx_chunks(EMPLOYEE, [evil], STOCKHOLM)))).active
     assert sheet is not None
     assert (sheet["A2"].value, sheet["A2"].data_type) == ("=1+2", "s")
     assert (sheet["C2"].value, sheet["C2"].data_type) == ("#N/A", "s")
@@ -144,7 +144,7 @@ def test_json_shape(session: Session, scenario: Scenario) -> None:
     campaign = campaign_or_404(session, scenario.campaign_id)
     header = report_campaign(session, campaign, GENERATED_AT)
     rows = completion_rows(session, scenario.campaign_id)
-    body = json.loads(b"".join(json_chunks(header, rows)))
+    body = json.loads(b"".join(json_chunks(ReportBy.employee, EMPLOYEE, header, None, rows)))
     assert body["campaign"] == {
         "id": scenario.campaign_id,
         "name": "Våren 2026",
@@ -186,4 +186,7 @@ def test_json_of_no_rows_is_valid() -> None:
         end_date=None,
         generated_at=GENERATED_AT,
     )
-    assert json.loads(b"".join(json_chunks(header, [])))["rows"] == []
+    assert (
+        json.loads(b"".join(json_chunks(ReportBy.employee, EMPLOYEE, header, None, [])))["rows"]
+        == []
+    )

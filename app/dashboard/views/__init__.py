@@ -1,0 +1,2 @@
+"""What each dashboard page shows, as plain data for its template (no HTML built here, except
+the charts)."""

@@ -1,0 +1,59 @@
+"""`nanolearn privacy purge [--dry-run]`: delete personal data past its retention period."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app.core.db import session_scope
+from app.core.runtime import Runtime
+from app.privacy.retention import PurgeReport, purge_expired
+
+app = typer.Typer(no_args_is_help=True)
+console = Console(highlight=False, soft_wrap=True)
+
+
+@app.callback()
+def privacy() -> None:
+    """Privacy (GDPR): retention. Erasure and export: nanolearn employees erase|export ID."""
+
+
+@app.command()
+def purge(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would be deleted."),
+) -> None:
+    """Delete what has passed its retention period; the nightly job does the same."""
+    runtime = Runtime.create()
+    try:
+        with session_scope(runtime.session_factory) as session:
+            report = purge_expired(
+                session, runtime.clock.now(), runtime.settings, dry_run=dry_run, actor=None
+            )
+    finally:
+        runtime.engine.dispose()
+    _print(report)
+
+
+def _print(report: PurgeReport) -> None:
+    day = "%Y-%m-%d"
+    console.print(
+        f"Kampanjer som slutade före {report.campaigns_ended_before:{day}} gallras; "
+        f"anställda som avaktiverades före {report.deactivated_before:{day}} raderas."
+    )
+    if report.nothing:
+        console.print("Inget att gallra.")
+        return
+    title = "Provkörning: inget raderades" if report.dry_run else "Gallringen är klar"
+    table = Table(title=title, title_justify="left")
+    table.add_column("Tabell")
+    table.add_column("Rader", justify="right")
+    for name, count in sorted(report.deleted.items()):
+        table.add_row(name, str(count))
+    console.print(table)
+    campaigns = ", ".join(str(c) for c in report.campaigns) or "inga"
+    console.print(f"Kampanjer: {campaigns}")
+    verb = "raderas" if report.dry_run else "raderades"
+    console.print(f"Anställda som {verb} (anonymiseras): {len(report.employees_erased)}")
+    if report.dry_run:
+        console.print("Kör samma kommando utan --dry-run för att radera.")

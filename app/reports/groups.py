@@ -1,0 +1,254 @@
+"""Completion per department and per lesson: the same definitions as the per-employee report.
+
+Small departments. A department with fewer people in the campaign than `report_min_group_size`
+is not shown on its own: all such departments are merged into one row, "Övriga (små grupper)".
+The campaign's totals are shown beside the table (the summary), so the merged row is what a
+subtraction would give anyway; when it still has fewer people than the threshold, the smallest
+shown departments are merged into it too, until it reaches the threshold. If the whole campaign
+is smaller than that, the one merged row keeps its head count and its figures are left blank.
+Per lesson, every figure is over the whole campaign and nothing is withheld.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from sqlalchemy import Integer, case, distinct, func, literal, select
+from sqlalchemy.orm import Session
+
+from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
+from app.delivery.models import Delivery
+from app.learning.models import RetiredReason, ReviewCard, ReviewLog
+from app.lessons.models import Lesson, LessonVersion
+from app.reports.service import (
+    completion_pct,
+    in_campaign,
+    interacted,
+    lessons_in_course,
+    own_questions,
+    per_enrollment,
+    sent_deliveries,
+)
+from app.tracking.models import Answer
+
+OTHER_GROUPS = "Övriga (små grupper)"
+NO_DEPARTMENT = "(ingen)"
+
+
+@dataclass(frozen=True)
+class DepartmentRow:
+    """Figures are None when withheld; `merged` counts the departments behind a merged row."""
+
+    department: str
+    employees: int
+    lessons_sent: int | None
+    lessons_viewed: int | None
+    questions_answered: int | None
+    correct_first_attempt: int | None
+    opted_out: int | None
+    completed_course: int | None
+    completion_pct: int | None
+    merged: int = 0
+    withheld: bool = False
+
+
+@dataclass(frozen=True)
+class _Totals:
+    department: str
+    employees: int
+    lessons_sent: int
+    lessons_viewed: int
+    questions_answered: int
+    correct_first_attempt: int
+    opted_out: int
+    completed_course: int
+    answered_in_course: int
+    merged: int = 0  # how many departments a merged row stands for
+
+
+_SUMMED = [f.name for f in fields(_Totals)][1:-1]
+
+
+def _merge(groups: Sequence[_Totals]) -> _Totals:
+    sums = {name: sum(getattr(g, name) for g in groups) for name in _SUMMED}
+    return _Totals(department=OTHER_GROUPS, merged=len(groups), **sums)
+
+
+def department_rows(session: Session, campaign: Campaign, min_group: int) -> list[DepartmentRow]:
+    """One row per department, ordered by name, small ones merged (see the module doc)."""
+    lessons = lessons_in_course(session, campaign.course_id)
+    totals = [_totals(r) for r in session.execute(_department_query(campaign.id, lessons))]
+    return [_row(t, lessons, min_group) for t in merge_small(totals, min_group)]
+
+
+def _department_query(campaign_id: int, lessons: int) -> Any:
+    base = per_enrollment(campaign_id).subquery("per_enrollment")
+    opted_out = case((base.c.status == EnrollmentStatus.opted_out, 1), else_=0)
+    # A course without lessons cannot be completed.
+    done = case((base.c.in_course >= lessons, 1), else_=0) if lessons > 0 else literal(0)
+    return (
+        select(
+            base.c.department,
+            func.count(),
+            func.sum(base.c.sent),
+            func.sum(base.c.viewed),
+            func.sum(base.c.answered),
+            func.sum(base.c.correct_first),
+            func.sum(opted_out),
+            func.sum(done),
+            func.sum(base.c.in_course),
+        )
+        .group_by(base.c.department)
+        .order_by(base.c.department)
+    )
+
+
+def _totals(r: Any) -> _Totals:
+    name, *numbers = r
+    return _Totals(name or NO_DEPARTMENT, *(int(n or 0) for n in numbers))
+
+
+def merge_small(groups: Sequence[_Totals], min_group: int) -> list[_Totals]:
+    small = [g for g in groups if g.employees < min_group]
+    if not small:
+        return list(groups)
+    shown = sorted((g for g in groups if g.employees >= min_group), key=lambda g: g.employees)
+    merged = small
+    # Until the merged row is as large as the threshold, no subtraction may reveal it.
+    while sum(g.employees for g in merged) < min_group and shown:
+        merged.append(shown.pop(0))
+    return [*sorted(shown, key=lambda g: g.department), _merge(merged)]
+
+
+def _row(t: _Totals, lessons: int, min_group: int) -> DepartmentRow:
+    if t.employees < min_group:
+        return DepartmentRow(
+            t.department, t.employees, None, None, None, None, None, None, None, t.merged, True
+        )
+    return DepartmentRow(
+        department=t.department,
+        employees=t.employees,
+        lessons_sent=t.lessons_sent,
+        lessons_viewed=t.lessons_viewed,
+        questions_answered=t.questions_answered,
+        correct_first_attempt=t.correct_first_attempt,
+        opted_out=t.opted_out,
+        completed_course=t.completed_course,
+        completion_pct=completion_pct(t.answered_in_course, t.employees * lessons),
+        merged=t.merged,
+    )
+
+
+@dataclass(frozen=True)
+class LessonRow:
+    position: int
+    lesson: str
+    title: str
+    sent: int
+    viewed: int
+    answered: int
+    correct_first_attempt: int
+    correct_first_pct: int | None
+    reviews: int
+    reviews_correct_pct: int | None
+    mastered: int
+
+
+def lesson_rows(session: Session, campaign: Campaign) -> list[LessonRow]:
+    """One row per lesson of the course, in course order (a course has tens of lessons)."""
+    sent = _by_lesson(session, _sent_viewed_by_lesson(campaign.id))
+    first = _by_lesson(session, _first_by_lesson(campaign.id))
+    reviews = _by_lesson(session, _reviews_by_lesson(campaign.id))
+    mastered = _by_lesson(session, _mastered_by_lesson(campaign.id))
+    rows = []
+    for lesson_id, position, key, title in session.execute(_course_lessons(campaign.course_id)):
+        n_sent, n_viewed = sent.get(lesson_id, (0, 0))
+        n_answered, n_right = first.get(lesson_id, (0, 0))
+        n_reviews, n_reviews_right = reviews.get(lesson_id, (0, 0))
+        rows.append(
+            LessonRow(
+                position=position,
+                lesson=key,
+                title=title,
+                sent=n_sent,
+                viewed=n_viewed,
+                answered=n_answered,
+                correct_first_attempt=n_right,
+                correct_first_pct=_pct(n_right, n_answered),
+                reviews=n_reviews,
+                reviews_correct_pct=_pct(n_reviews_right, n_reviews),
+                mastered=mastered.get(lesson_id, (0,))[0],
+            )
+        )
+    return rows
+
+
+def _pct(part: int, whole: int) -> int | None:
+    return completion_pct(part, whole) if whole else None
+
+
+def _by_lesson(session: Session, stmt: Any) -> dict[int, tuple[int, ...]]:
+    return {r[0]: tuple(int(v or 0) for v in r[1:]) for r in session.execute(stmt)}
+
+
+def _sent_viewed_by_lesson(campaign_id: int) -> Any:
+    return (
+        select(
+            Delivery.lesson_id,
+            func.count(distinct(Delivery.enrollment_id)),
+            func.count(distinct(case((interacted(), Delivery.enrollment_id)))),
+        )
+        .where(in_campaign(Delivery.enrollment_id, campaign_id), sent_deliveries(campaign_id))
+        .group_by(Delivery.lesson_id)
+    )
+
+
+def _first_by_lesson(campaign_id: int) -> Any:
+    right_first = case(((Answer.attempt == 1) & Answer.correct.is_(True), 1), else_=0)
+    return (
+        select(Answer.lesson_id, func.count(distinct(Answer.enrollment_id)), func.sum(right_first))
+        .where(own_questions(campaign_id))
+        .group_by(Answer.lesson_id)
+    )
+
+
+def _reviews_by_lesson(campaign_id: int) -> Any:
+    # The same answers as the retention figure: reviews that moved a schedule.
+    return (
+        select(ReviewCard.lesson_id, func.count(), func.sum(ReviewLog.correct.cast(Integer)))
+        .join(ReviewCard, ReviewCard.id == ReviewLog.card_id)
+        .join(Enrollment, Enrollment.id == ReviewCard.enrollment_id)
+        .where(
+            Enrollment.campaign_id == campaign_id,
+            ReviewLog.counted.is_(True),
+            ReviewLog.review_number >= 1,
+        )
+        .group_by(ReviewCard.lesson_id)
+    )
+
+
+def _mastered_by_lesson(campaign_id: int) -> Any:
+    return (
+        select(ReviewCard.lesson_id, func.count())
+        .join(Enrollment, Enrollment.id == ReviewCard.enrollment_id)
+        .where(
+            Enrollment.campaign_id == campaign_id,
+            ReviewCard.retired_reason == RetiredReason.mastered,
+        )
+        .group_by(ReviewCard.lesson_id)
+    )
+
+
+def _course_lessons(course_id: int) -> Any:
+    return (
+        select(Lesson.id, Lesson.position, Lesson.key, LessonVersion.title)
+        .join(
+            LessonVersion,
+            (LessonVersion.lesson_id == Lesson.id)
+            & (LessonVersion.content_hash == Lesson.content_hash),
+        )
+        .where(Lesson.course_id == course_id, Lesson.position.is_not(None))
+        .order_by(Lesson.position)
+    )

@@ -1,0 +1,1 @@
+"""xAPI (Experience API 1.0.3): campaign activity as statements, streamed and forwarded to an LRS."""

@@ -1,0 +1,36 @@
+"""A signed-in dashboard: an API key made as `nanolearn apikey create` would, typed into the form."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.auth.models import Role
+from app.auth.service import create_api_key
+from app.core.runtime import Runtime
+
+
+def new_key(
+    runtime: Runtime, name: str = "Anna Lind, projektledare", role: Role = Role.reporter
+) -> str:
+    with runtime.session_factory() as session:
+        _, plain = create_api_key(session, name, role, runtime.clock.now())
+        session.commit()
+    return plain
+
+
+def sign_in(client: TestClient, key: str) -> None:
+    response = client.post("/dashboard/login", data={"api_key": key}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/dashboard"
+
+
+@pytest.fixture
+def dashboard_key(runtime: Runtime) -> str:
+    return new_key(runtime)
+
+
+@pytest.fixture
+def signed_in(client: TestClient, dashboard_key: str) -> TestClient:
+    sign_in(client, dashboard_key)
+    return client

@@ -1,0 +1,240 @@
+"""Every route in the app, and who may call it. A route missing from ROUTES fails, so does a
+listed route that no longer exists, and so does a route whose dependencies or live answers
+disagree with the table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+
+from app.auth.models import Role
+from app.auth.service import create_api_key
+from app.core.runtime import Runtime
+from app.dashboard.auth import current_user
+
+ADMIN, EDITOR, REPORTER = Role.admin, Role.editor, Role.reporter
+ALL_ROLES = frozenset(Role)
+EDITORS = frozenset({ADMIN, EDITOR})
+ADMINS = frozenset({ADMIN})
+PUBLIC = "public"  # no key: e-mail links (signed tokens), health, docs, dev inbox
+DASHBOARD = "dashboard"  # any key's role, signed in once with a session cookie
+SIGN_IN = "sign-in"  # the dashboard's sign-in and sign-out: open, a wrong key gets 401
+
+Access = frozenset[Role] | str
+
+ROUTES: dict[tuple[str, str], Access] = {
+    # API documentation
+    ("GET", "/openapi.json"): PUBLIC,
+    ("HEAD", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("HEAD", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("HEAD", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    ("HEAD", "/redoc"): PUBLIC,
+    # Employees
+    ("POST", "/api/v1/employees/import"): EDITORS,
+    ("GET", "/api/v1/employees"): ALL_ROLES,
+    ("GET", "/api/v1/employees/{employee_id}"): ALL_ROLES,
+    ("PATCH", "/api/v1/employees/{employee_id}"): EDITORS,
+    ("GET", "/api/v1/employees/{employee_id}/export"): ADMINS,
+    ("DELETE", "/api/v1/employees/{employee_id}"): ADMINS,
+    # Courses
+    ("GET", "/api/v1/courses"): ALL_ROLES,
+    ("GET", "/api/v1/courses/{slug}"): ALL_ROLES,
+    # Campaigns
+    ("POST", "/api/v1/campaigns"): EDITORS,
+    ("GET", "/api/v1/campaigns"): ALL_ROLES,
+    ("GET", "/api/v1/campaigns/{campaign_id}"): ALL_ROLES,
+    ("PATCH", "/api/v1/campaigns/{campaign_id}"): EDITORS,
+    ("POST", "/api/v1/campaigns/{campaign_id}/start"): EDITORS,
+    ("POST", "/api/v1/campaigns/{campaign_id}/pause"): EDITORS,
+    ("POST", "/api/v1/campaigns/{campaign_id}/resume"): EDITORS,
+    ("POST", "/api/v1/campaigns/{campaign_id}/cancel"): EDITORS,
+    ("GET", "/api/v1/campaigns/{campaign_id}/preview"): ALL_ROLES,
+    ("POST", "/api/v1/campaigns/{campaign_id}/test-send"): EDITORS,
+    ("GET", "/api/v1/campaigns/{campaign_id}/learning"): ALL_ROLES,
+    # Reports
+    ("GET", "/api/v1/reports/xapi"): ALL_ROLES,
+    ("GET", "/api/v1/reports/completion"): ALL_ROLES,
+    # API keys and the audit log
+    ("GET", "/api/v1/api-keys"): ADMINS,
+    ("POST", "/api/v1/api-keys"): ADMINS,
+    ("DELETE", "/api/v1/api-keys/{prefix}"): ADMINS,
+    ("GET", "/api/v1/audit"): ADMINS,
+    # Public pages behind e-mail links
+    ("GET", "/l/{token}"): PUBLIC,
+    ("HEAD", "/l/{token}"): PUBLIC,
+    ("GET", "/a/{token}/{lesson_key}/{option}"): PUBLIC,
+    ("HEAD", "/a/{token}/{lesson_key}/{option}"): PUBLIC,
+    ("POST", "/a/{token}/{lesson_key}"): PUBLIC,
+    ("GET", "/u/{token}"): PUBLIC,
+    ("HEAD", "/u/{token}"): PUBLIC,
+    ("POST", "/u/{token}"): PUBLIC,
+    # Dashboard
+    ("GET", "/dashboard/login"): PUBLIC,
+    ("POST", "/dashboard/login"): SIGN_IN,
+    ("POST", "/dashboard/logout"): SIGN_IN,
+    ("GET", "/dashboard"): DASHBOARD,
+    ("GET", "/dashboard/campaigns/{campaign_id}"): DASHBOARD,
+    ("GET", "/dashboard/campaigns/{campaign_id}/download/completion.{fmt}"): DASHBOARD,
+    ("GET", "/dashboard/campaigns/{campaign_id}/download/learning.json"): DASHBOARD,
+    # Development inbox (exists only with the built-in mail catcher), health, metrics
+    ("GET", "/dev/inbox"): PUBLIC,
+    ("GET", "/dev/inbox/{key}"): PUBLIC,
+    ("GET", "/dev/inbox/{key}/raw"): PUBLIC,
+    ("GET", "/"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
+}
+
+# A value for each path parameter that names nothing: allowed callers get 404 or 422.
+PARAMS = {
+    "employee_id": "999999",
+    "campaign_id": "999999",
+    "slug": "no-such-course",
+    "prefix": "00000000",
+    "token": "AAAA.BBBB",
+    "lesson_key": "rad-01",
+    "option": "0",
+    "key": "no-such-message",
+    "fmt": "csv",
+}
+
+
+def declared_access(dependant: Any) -> Access:
+    """What the route's dependencies require: the roles of require_role, the dashboard's
+    session, or nothing."""
+    found: list[Access] = []
+
+    def walk(node: Any) -> None:
+        for sub in getattr(node, "dependencies", []):
+            roles = getattr(sub.call, "allowed_roles", None)
+            if roles is not None:
+                found.append(frozenset(roles))
+            elif sub.call is current_user:
+                found.append(DASHBOARD)
+            walk(sub)
+
+    walk(dependant)
+    assert len(set(found)) <= 1, f"conflicting access rules: {found}"
+    return found[0] if found else PUBLIC
+
+
+def table_access(method: str, path: str) -> Access:
+    access = ROUTES[(method, path)]
+    return PUBLIC if access == SIGN_IN else access
+
+
+def app_routes(app: FastAPI) -> Iterator[tuple[str, str, Access]]:
+    for context in iter_route_contexts(app.routes):
+        if not context.methods:
+            continue  # the /static mount: files only
+        access = declared_access(getattr(context.original_route, "dependant", None))
+        for method in sorted(context.methods):
+            yield method, str(context.path), access
+
+
+@pytest.fixture
+def app(client: TestClient) -> FastAPI:
+    assert isinstance(client.app, FastAPI)
+    return client.app
+
+
+def test_every_route_is_in_the_table_and_every_listed_route_exists(app: FastAPI) -> None:
+    actual = {(method, path) for method, path, _ in app_routes(app)}
+    unlisted = sorted(actual - ROUTES.keys())
+    gone = sorted(ROUTES.keys() - actual)
+    assert not unlisted, f"routes missing from ROUTES (say who may call them): {unlisted}"
+    assert not gone, f"ROUTES lists routes that do not exist: {gone}"
+
+
+def test_every_route_is_in_the_openapi_schema_or_deliberately_hidden(app: FastAPI) -> None:
+    documented = {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+    }
+    assert documented <= ROUTES.keys()
+    api = {key for key in ROUTES if key[1].startswith("/api/")}
+    assert api <= documented, "every admin API route is documented"
+
+
+def test_the_dependencies_require_what_the_table_says(app: FastAPI) -> None:
+    wrong = [
+        (method, path, access, table_access(method, path))
+        for method, path, access in app_routes(app)
+        if (method, path) in ROUTES and table_access(method, path) != access
+    ]
+    assert not wrong, f"(method, path, declared, table): {wrong}"
+
+
+def _url(path: str) -> str:
+    for name, value in PARAMS.items():
+        path = path.replace("{" + name + "}", value)
+    assert "{" not in path, f"add a value for the parameter in {path} to PARAMS"
+    return path
+
+
+def _keys(runtime: Runtime) -> dict[Role, str]:
+    keys = {}
+    with runtime.session_factory() as session:
+        for role in Role:
+            _, keys[role] = create_api_key(session, f"roles {role}", role, runtime.clock.now())
+        session.commit()
+    return keys
+
+
+def _signed_in(app: FastAPI, key: str) -> TestClient:
+    browser = TestClient(app, follow_redirects=False)
+    assert browser.post("/dashboard/login", data={"api_key": key}).status_code == 303
+    return browser
+
+
+def test_each_role_gets_past_auth_exactly_where_the_table_allows(
+    app: FastAPI, client: TestClient, runtime: Runtime
+) -> None:
+    keys = _keys(runtime)
+    browsers = {role: _signed_in(app, key) for role, key in keys.items()}
+    failures = []
+    for (method, path), access in sorted(ROUTES.items()):
+        url = _url(path)
+        for role, key in keys.items():
+            if access == DASHBOARD:
+                status = browsers[role].request(method, url).status_code
+                location = ""
+            else:
+                headers = {"Authorization": f"Bearer {key}"}
+                response = client.request(method, url, headers=headers, follow_redirects=False)
+                status, location = response.status_code, response.headers.get("location", "")
+            allowed = access in (PUBLIC, DASHBOARD, SIGN_IN) or role in access
+            if access == SIGN_IN:
+                continue  # answers a key in its form, not in the header
+            if allowed and (status in (401, 403) or status >= 500 or "login" in location):
+                failures.append(f"{role} {method} {path}: {status}, expected to get past auth")
+            if not allowed and status != 403:
+                failures.append(f"{role} {method} {path}: {status}, expected 403")
+    assert not failures, "\n".join(failures)
+
+
+def test_without_a_key_only_public_routes_answer(client: TestClient) -> None:
+    failures = []
+    for (method, path), access in sorted(ROUTES.items()):
+        response = client.request(method, _url(path), follow_redirects=False)
+        if access == PUBLIC:
+            ok = response.status_code not in (401, 403) and response.status_code < 500
+        elif access == DASHBOARD:
+            ok = response.status_code == 303 and response.headers["location"] == "/dashboard/login"
+        else:
+            ok = response.status_code == 401
+        if access == SIGN_IN:
+            ok = response.status_code < 500
+        if not ok:
+            failures.append(f"{method} {path}: {response.status_code}")
+    assert not failures, "\n".join(failures)

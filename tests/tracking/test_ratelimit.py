@@ -1,0 +1,88 @@
+"""Rate limits on the public links: per client address and per token, a Swedish 429 page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+
+from app.core.clock import FakeClock
+from app.core.runtime import Runtime
+from app.tracking.ratelimit import PER_ADDRESS, PER_TOKEN, WINDOW_SECONDS, SlidingWindowLimiter
+from tests.flow import BROWSER_UA, mail_links
+from tests.smtp_server import SmtpSink
+from tests.tracking.campaign import ANNA, ERIK, events_of, send_first_lesson
+
+T0 = datetime(2026, 3, 3, 7, 0, tzinfo=UTC)
+
+
+def test_limiter_allows_the_limit_then_says_how_long_to_wait() -> None:
+    limiter = SlidingWindowLimiter(limit=3, window=60)
+    assert [limiter.hit("k", T0) for _ in range(3)] == [None, None, None]
+    wait = limiter.hit("k", T0)
+    assert wait is not None and 60 <= wait <= 61
+    assert limiter.hit("other", T0) is None  # keys are counted apart
+    assert limiter.hit("k", T0 + timedelta(seconds=wait)) is None
+
+
+def test_limiter_slides_over_the_window_boundary() -> None:
+    limiter = SlidingWindowLimiter(limit=10, window=60)
+    late = T0 + timedelta(seconds=50)
+    assert all(limiter.hit("k", late) is None for _ in range(10))
+    # Fifteen seconds later, in the next fixed window, the previous one still weighs 55/60:
+    # one more request fits, a second does not.
+    assert limiter.hit("k", late + timedelta(seconds=15)) is None
+    assert limiter.hit("k", late + timedelta(seconds=15)) is not None
+    # A full window after the burst it is free again.
+    assert limiter.hit("k", late + timedelta(seconds=61)) is None
+
+
+def test_limiter_memory_is_bounded() -> None:
+    limiter = SlidingWindowLimiter(limit=1, window=60, max_keys=5)
+    for i in range(50):
+        limiter.hit(f"k{i}", T0)
+    assert len(limiter._keys) == 5
+
+
+def test_one_link_hammered_gets_a_swedish_429_page_and_records_nothing_more(
+    runtime: Runtime,
+    client: TestClient,
+    clock: FakeClock,
+    smtp_sink: SmtpSink,
+    editor_headers: dict[str, str],
+) -> None:
+    sent = send_first_lesson(runtime, client, clock, smtp_sink, editor_headers)
+    clock.advance(minutes=30)
+    view = mail_links(sent.mail[ANNA]).view
+    assert view is not None
+    browser = {"User-Agent": BROWSER_UA}
+    for _ in range(PER_TOKEN):
+        assert client.get(view, headers=browser).status_code == 200
+    limited = client.get(view, headers=browser)
+    assert limited.status_code == 429
+    assert limited.headers["content-type"].startswith("text/html")
+    assert 'lang="sv"' in limited.text and "För många försök" in limited.text
+    assert int(limited.headers["retry-after"]) > 0
+    assert limited.headers["referrer-policy"] == "no-referrer"
+    assert "default-src 'none'" in limited.headers["content-security-policy"]
+    # Posting the answer form is limited too, and records nothing.
+    options = next(iter(mail_links(sent.mail[ANNA]).answers.values()))
+    assert client.post(options[0].rsplit("/", 1)[0], data={"option": "0"}).status_code == 429
+    assert len(events_of(runtime, sent.mail[ANNA])) == PER_TOKEN
+    # Another person's link from the same address still works.
+    erik = mail_links(sent.mail[ERIK]).view
+    assert erik is not None and client.get(erik, headers=browser).status_code == 200
+    # After the wait the link works again.
+    clock.advance(seconds=int(limited.headers["retry-after"]))
+    assert client.get(view, headers=browser).status_code == 200
+
+
+def test_one_address_trying_many_tokens_is_limited(client: TestClient, clock: FakeClock) -> None:
+    other = TestClient(client.app, client=("198.51.100.20", 40000))
+    for i in range(PER_ADDRESS):
+        assert client.get(f"/l/guess{i}.x").status_code == 404
+    assert client.get("/l/guess-more.x").status_code == 429
+    assert client.head("/u/guess-more.x").status_code == 429
+    assert other.get("/l/guess-more.x").status_code == 404  # other addresses are not affected
+    clock.advance(seconds=2 * WINDOW_SECONDS)
+    assert client.get("/l/guess-again.x").status_code == 404
