@@ -9,8 +9,13 @@ from tests.conftest import REPO
 @pytest.mark.slow
 def test_spacing_beats_no_reviews_within_the_slots() -> None:
     common = {
-        "course": "radikalisering", "learners": 30, "weeks": 10, "weekdays": ["tue", "thu"], "at": "08:00",
-        "seed": 3, "lessons_dir": REPO / "lessons",
+        "course": "radikalisering",
+        "learners": 30,
+        "weeks": 10,
+        "weekdays": ["tue", "thu"],
+        "at": "08:00",
+        "seed": 3,
+        "lessons_dir": REPO / "lessons",
     }
     spaced = run_arm("spacing", max_reviews=1, **common)  # type: ignore[arg-type]
     plain = run_arm("no reviews", max_reviews=0, **common)  # type: ignore[arg-type]

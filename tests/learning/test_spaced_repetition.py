@@ -206,7 +206,11 @@ def test_invalid_desired_retention_is_refused(
 
 
 def test_cancelling_retires_every_open_card(
-    runtime: Runtime, client: TestClient, clock: FakeClock, smtp_sink: SmtpSink, editor_headers: dict
+    runtime: Runtime,
+    client: TestClient,
+    clock: FakeClock,
+    smtp_sink: SmtpSink,
+    editor_headers: dict,
 ) -> None:
     campaign_id = start(client, runtime, editor_headers)
     run_slots(runtime, clock, campaign_id, 2)
