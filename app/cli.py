@@ -15,6 +15,7 @@ from app.employees.cli import app as employees_app
 from app.learning.cli import app as learning_app
 from app.learning.cli import report_learning
 from app.lessons.cli import app as lessons_app
+from app.privacy.cli import app as privacy_app
 from app.reports.cli import app as report_app
 
 cli = typer.Typer(
@@ -30,6 +31,7 @@ cli.add_typer(apikey_app, name="apikey")
 report_app.command("learning")(report_learning)
 cli.add_typer(report_app, name="report")
 cli.add_typer(learning_app, name="learning")
+cli.add_typer(privacy_app, name="privacy")
 
 console = Console(stderr=True)
 

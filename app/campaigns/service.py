@@ -25,6 +25,7 @@ from app.delivery.models import Delivery, DeliveryStatus
 from app.employees.models import Employee
 from app.learning.service import retire_all
 from app.lessons.models import Course, Lesson
+from app.privacy.models import CampaignAggregate
 from app.tracking.models import Answer
 
 # Which actions each status allows; anything else is a 409 that says what is possible.
@@ -201,6 +202,16 @@ def enroll_audience(session: Session, campaign: Campaign, now: datetime) -> int:
 
 
 def campaign_counts(session: Session, campaign_id: int) -> CampaignCounts:
+    frozen = session.get(CampaignAggregate, campaign_id)
+    if frozen is not None:  # per-person data deleted after the retention period: totals remain
+        return CampaignCounts(
+            enrolled=frozen.enrolled,
+            sent=frozen.emails_sent,
+            failed=frozen.emails_failed,
+            pending=0,
+            answered=frozen.emails_answered,
+            opted_out=frozen.opted_out,
+        )
     by_status = dict(
         session.execute(
             select(Delivery.status, func.count())

@@ -31,6 +31,7 @@ from app.learning.schemas import (
     Retention,
 )
 from app.lessons.models import Lesson, LessonVersion
+from app.reports.groups import NO_DEPARTMENT, OTHER_GROUPS
 from app.tracking.models import Answer, Event, EventClass
 
 SMALL_SAMPLE = 10
@@ -164,9 +165,27 @@ def completion(
         )
 
     departments = [
-        summary(d or "(ingen)", m, len(m) < min_group) for d, m in sorted(groups.items())
+        summary(label, members, len(members) < min_group)
+        for label, members in _merge_small(groups, min_group)
     ]
     return summary("all", people, False), departments, people
+
+
+def _merge_small(
+    groups: dict[str, list[EmployeeCompletion]], min_group: int
+) -> list[tuple[str, list[EmployeeCompletion]]]:
+    """Departments smaller than the threshold merge into one row, as in the HR exports: showing
+    the total beside them must not let a subtraction reveal a small group."""
+    named = [(d or NO_DEPARTMENT, m) for d, m in sorted(groups.items())]
+    small = [g for g in named if len(g[1]) < min_group]
+    if not small:
+        return named
+    shown = sorted((g for g in named if len(g[1]) >= min_group), key=lambda g: len(g[1]))
+    merged = small
+    while sum(len(m) for _, m in merged) < min_group and shown:
+        merged.append(shown.pop(0))
+    rest = sorted(shown, key=lambda g: g[0])
+    return [*rest, (OTHER_GROUPS, [person for _, members in merged for person in members])]
 
 
 def funnel(session: Session, campaign_id: int) -> list[FunnelStep]:

@@ -22,7 +22,7 @@ from sqlalchemy import exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.campaigns.models import Campaign, Enrollment
+from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
 from app.delivery.models import Delivery, DeliveryStatus
 from app.learning.fsrs_schedule import review
 from app.learning.models import RetiredReason, ReviewCard, ReviewLog
@@ -45,6 +45,9 @@ def make_cards_for_sent_lessons(session: Session, campaign_id: int) -> int:
         ReviewCard.enrollment_id == Delivery.enrollment_id,
         ReviewCard.lesson_id == Delivery.lesson_id,
     )
+    active = exists().where(
+        Enrollment.id == Delivery.enrollment_id, Enrollment.status == EnrollmentStatus.active
+    )
     sent = select(
         Delivery.enrollment_id,
         Delivery.lesson_id,
@@ -60,6 +63,7 @@ def make_cards_for_sent_lessons(session: Session, campaign_id: int) -> int:
         Delivery.status == DeliveryStatus.sent,
         Delivery.lesson_id.is_not(None),
         ~has_card,
+        active,  # opted-out or erased people get no new cards
     )
     columns = [
         "enrollment_id",

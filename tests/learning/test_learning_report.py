@@ -55,8 +55,9 @@ def test_learning_figures(played: int, client: TestClient, editor_headers: dict)
     assert funnel["correct"] <= funnel["answered"]
     by_employee = report["completion_by_employee"]
     assert len(by_employee) == 3
-    department = report["completion_by_department"][0]
-    assert department["hidden"] is True and department["score"] is None  # 3 people < 5: withheld
+    (department,) = report["completion_by_department"]  # 3 people < 5: merged and withheld
+    assert department["label"] == "Övriga (små grupper)" and department["employees"] == 3
+    assert department["hidden"] is True and department["score"] is None
     questions = {q["lesson"]: q for q in report["questions"]}
     assert questions["rad-01"]["n"] == 2 and questions["rad-01"]["first_attempt_accuracy"] == 0.5
     assert sum(questions["rad-01"]["chosen"]) == 2
