@@ -110,6 +110,15 @@ def database(kind: str, pg_url: str, workdir: Path) -> Iterator[str]:
         admin.dispose()
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time of this process, and of its finished children (helper processes)."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
+
+
 def setup(runtime: object, employees: int) -> dict[str, float]:
     """Employees, a running campaign and its planned slot, through the real services."""
     from app.campaigns.schemas import CampaignCreate
@@ -153,7 +162,7 @@ def setup(runtime: object, employees: int) -> dict[str, float]:
     return timings
 
 
-async def end_to_end(runtime: object, profile: Path | None) -> tuple[float, int]:
+async def end_to_end(runtime: object, profile: Path | None) -> tuple[float, int, float]:
     from app.core.runtime import Runtime
     from app.delivery.dispatcher import Dispatcher
     from app.delivery.jobs import make_pool
@@ -161,23 +170,28 @@ async def end_to_end(runtime: object, profile: Path | None) -> tuple[float, int]
     assert isinstance(runtime, Runtime)
     pool = make_pool(runtime)
     dispatcher = Dispatcher(runtime, pool, "bench")
+    await dispatcher.start()  # helper processes, if any, are started before the clock runs
     profiler = None
     if profile is not None:
         import cProfile
 
         profiler = cProfile.Profile()
         profiler.enable()
+    cpu_before = cpu_seconds()
     started = time.perf_counter()
     report = await dispatcher.drain()
     elapsed = time.perf_counter() - started
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(profile)
+    dispatcher.close()  # helpers exit here, so their CPU time is counted below
     await pool.close()
-    return elapsed, report.sent
+    cpu_after = cpu_seconds()
+    cpu = sum(cpu_after) - sum(cpu_before)
+    return elapsed, report.sent, cpu
 
 
-async def bare_loop(runtime: object, messages: int, connections: int) -> float:
+async def bare_loop(runtime: object, messages: int, connections: int) -> tuple[float, float]:
     """The ceiling: pre-rendered messages, reused connections, no database at all."""
     import aiosmtplib
     from sqlalchemy import select
@@ -201,9 +215,10 @@ async def bare_loop(runtime: object, messages: int, connections: int) -> float:
             await client.sendmail("kurs@kommun.example", [item.recipient], item.data)
         await client.quit()
 
+    cpu_before = cpu_seconds()[0]
     started = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(connections)))
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_seconds()[0] - cpu_before
 
 
 def run_one(args: argparse.Namespace) -> dict[str, object]:
@@ -227,12 +242,13 @@ def run_one(args: argparse.Namespace) -> dict[str, object]:
                 smtp_concurrency=args.concurrency,
                 dispatch_batch_size=args.batch_size,
                 dispatch_flush_size=args.flush_size,
+                render_processes=args.render_processes,
             )
             runtime = Runtime.create(settings, clock=FakeClock(SLOT - timedelta(hours=3)))
             timings = setup(runtime, args.employees)
-            elapsed, sent = asyncio.run(end_to_end(runtime, args.profile))
+            elapsed, sent, cpu = asyncio.run(end_to_end(runtime, args.profile))
             assert sent == args.employees, f"sent {sent} of {args.employees}"
-            bare = asyncio.run(bare_loop(runtime, args.employees, args.concurrency))
+            bare, bare_cpu = asyncio.run(bare_loop(runtime, args.employees, args.concurrency))
             runtime.engine.dispose()
     e2e_rate, bare_rate = sent / elapsed, args.employees / bare
     return {
@@ -242,11 +258,17 @@ def run_one(args: argparse.Namespace) -> dict[str, object]:
         "connections": args.concurrency,
         "batch_size": args.batch_size,
         "flush_size": args.flush_size,
+        "render_processes": args.render_processes,
         "end_to_end_per_s": round(e2e_rate),
         "bare_per_s": round(bare_rate),
         "ratio": round(e2e_rate / bare_rate, 2),
         "dispatch_s": round(elapsed, 1),
+        # CPU per e-mail (helpers included): what the rate would be on an idle, dedicated core.
+        "cpu_ms_per_email": round(cpu / sent * 1000, 3),
+        "bare_cpu_ms_per_email": round(bare_cpu / args.employees * 1000, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        # The largest helper process (and the sink), when rendering runs in helpers.
+        "peak_rss_child_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
         **{k: round(v, 1) for k, v in timings.items()},
     }
 
@@ -260,6 +282,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="SMTP connections")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--flush-size", type=int, default=32)
+    parser.add_argument(
+        "--render-processes", type=int, default=0, help="render in helper processes (0: inline)"
+    )
     parser.add_argument("--profile", type=Path, help="write a cProfile of the dispatch here")
     parser.add_argument("--json", action="store_true", help="print JSON lines only")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -270,7 +295,8 @@ def main() -> None:
     kinds = ["sqlite", "postgres"] if args.database == "both" else [args.database]
     for kind in kinds:
         cmd = [sys.executable, __file__, "--child", "--database", kind]
-        for name in ("employees", "pg_url", "sink", "concurrency", "batch_size", "flush_size"):
+        names = ("employees", "pg_url", "sink", "concurrency", "batch_size", "flush_size")
+        for name in (*names, "render_processes"):
             cmd += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
         if args.profile:
             cmd += ["--profile", str(args.profile.with_suffix(f".{kind}.prof"))]
@@ -283,10 +309,12 @@ def main() -> None:
 def describe(r: dict[str, object]) -> str:
     return (
         f"{r['database']:>8}: {r['employees']} e-mails, {r['connections']} connections "
-        f"into {r['sink']}\n"
+        f"into {r['sink']}, render processes {r['render_processes']}\n"
         f"          end to end {r['end_to_end_per_s']}/s ({r['dispatch_s']} s), "
         f"bare aiosmtplib {r['bare_per_s']}/s, ratio {r['ratio']}\n"
-        f"          peak RSS {r['peak_rss_mb']} MB (ru_maxrss of the whole run), "
+        f"          CPU per e-mail {r['cpu_ms_per_email']} ms (bare {r['bare_cpu_ms_per_email']} ms)\n"
+        f"          peak RSS {r['peak_rss_mb']} MB (ru_maxrss of the whole run; largest child "
+        f"{r['peak_rss_child_mb']} MB), "
         f"setup {r['setup_s']} s, planning {r['plan_s']} s"
     )
 

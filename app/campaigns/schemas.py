@@ -2,10 +2,18 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
 
 from app.campaigns.models import CampaignStatus
 from app.campaigns.schedule import WEEKDAY_NAMES
@@ -101,14 +109,17 @@ class CampaignPatch(Strict):
     owner_emails: list[EmailStr] | None = Field(default=None, max_length=20)
 
 
+HHMM = Annotated[dt.time, PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)]
+
+
 class ScheduleOut(BaseModel):
     start_date: date
     end_date: date | None
     weekdays: list[str]
-    time: dt.time
+    time: HHMM  # "08:30", as it is given
     timezone: str
-    window_start: dt.time
-    window_end: dt.time
+    window_start: HHMM
+    window_end: HHMM
     window_weekdays: list[str]
     interval_minutes: int | None
 

@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     failure_pause_percent: float = Field(default=20.0, gt=0, le=100)
     failure_pause_window: int = Field(default=100, ge=1)
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)  # `worker` /metrics
+    # Render e-mails in this many helper processes (0: in the worker itself). Rendering is the
+    # costliest step; with spare cores this lets one worker keep several SMTP connections busy.
+    render_processes: int = Field(default=0, ge=0, le=32)
 
     # Privacy: no open-tracking pixel unless switched on; department figures for fewer people
     # than this are withheld, so no one can be singled out.

@@ -50,8 +50,8 @@ def sign_session(secret: bytes, key: ApiKey, now: datetime) -> str:
 
 def read_session(session: Session, secret: bytes, value: str, now: datetime) -> ApiKey | None:
     """The key behind a genuine, unexpired session of a key that is not revoked; else None."""
-    parts = value.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or len(value) > 200:
+    parts = value.split(".") if len(value) <= 200 else []
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
         return None
     key_id, expires, mac = int(parts[0]), int(parts[1]), parts[2]
     if expires <= now.timestamp():

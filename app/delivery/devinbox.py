@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from app.core.config import Settings
 from app.core.deps import SettingsDep
+from app.core.errors import ProblemError
 
 router = APIRouter(prefix="/dev/inbox", include_in_schema=False)
 
@@ -44,7 +45,9 @@ def inbox(settings: SettingsDep) -> Response:
     """The development inbox: newest message first."""
     box = _maildir(settings)
     if box is None:
-        return PlainTextResponse("The dev inbox exists only with the built-in mail catcher.", 404)
+        raise ProblemError(
+            404, "Not Found", "The dev inbox exists only with the built-in mail catcher."
+        )
     rows = []
     for key in box.iterkeys():
         msg = _parse(box.get_bytes(key))
@@ -70,7 +73,7 @@ def message(key: str, settings: SettingsDep) -> Response:
     """One caught message's HTML part, as a mail client would show it."""
     box = _maildir(settings)
     if box is None or key not in box:
-        return PlainTextResponse("No such message.", 404)
+        raise ProblemError(404, "Not Found", "No such message in the dev inbox.")
     msg = _parse(box.get_bytes(key))
     part = msg.get_body(preferencelist=("html",))
     if part is None:
@@ -83,5 +86,5 @@ def raw(key: str, settings: SettingsDep) -> Response:
     """The message source, headers included."""
     box = _maildir(settings)
     if box is None or key not in box:
-        return PlainTextResponse("No such message.", 404)
+        raise ProblemError(404, "Not Found", "No such message in the dev inbox.")
     return PlainTextResponse(box.get_bytes(key).decode("utf-8", "replace"))

@@ -17,17 +17,21 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from multiprocessing import get_context
 from typing import TypeVar, cast
 
 from sqlalchemy import Table, and_, bindparam, case, delete, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.campaigns.models import Campaign, CampaignStatus, Enrollment, EnrollmentStatus
 from app.campaigns.service import schedule_of, transition
 from app.core import metrics
+from app.core.config import Settings
+from app.core.db import make_engine, make_session_factory
 from app.core.logging import EMAIL
 from app.core.runtime import Runtime
 from app.delivery.compose import Outgoing, compose_batch
@@ -263,11 +267,119 @@ def _too_many_failures(failed: int, finished: int, percent: float, error: str) -
 
 
 @dataclass
-class _Batch:
+class _Claim:
     campaign_of: dict[int, int]  # claimed delivery id -> campaign id
     cancelled: list[int]
-    broken: list[int]  # could not be rendered: failed, not retried
-    outgoing: list[Outgoing]
+
+    @property
+    def wanted(self) -> list[int]:
+        skip = set(self.cancelled)
+        return sorted(i for i in self.campaign_of if i not in skip)
+
+
+# --- rendering: on a thread here, or in helper processes when it is the bottleneck -----------
+
+_helper: tuple[Settings, sessionmaker[Session]] | None = None
+
+
+def _start_helper(settings: Settings) -> None:
+    global _helper
+    _helper = (settings, make_session_factory(make_engine(settings.database_url)))
+
+
+def _render_in_helper(ids: list[int], now: datetime) -> list[Outgoing]:
+    assert _helper is not None, "the helper process was not initialised"
+    settings, factory = _helper
+    with factory() as session:
+        return compose_batch(session, settings, ids, now)
+
+
+class _Renderer:
+    """Renders claimed e-mails chunk by chunk and hands each over as soon as its chunk is done,
+    so sending starts after the first chunk rather than after the whole batch."""
+
+    CHUNK = 50
+
+    def __init__(self, runtime: Runtime, processes: int) -> None:
+        self.runtime = runtime
+        self.processes = processes
+        self.executor: ProcessPoolExecutor | None = None
+        if processes:
+            self.executor = ProcessPoolExecutor(
+                processes,
+                mp_context=get_context("spawn"),  # a fork would copy our threads and sockets
+                initializer=_start_helper,
+                initargs=(runtime.settings,),
+            )
+
+    def _here(self, ids: list[int], now: datetime) -> list[Outgoing]:
+        with self.runtime.session_factory() as session:
+            return compose_batch(session, self.runtime.settings, ids, now)
+
+    async def _chunk(self, ids: list[int], now: datetime) -> list[Outgoing]:
+        if self.executor is None:
+            return await asyncio.to_thread(self._here, ids, now)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, _render_in_helper, ids, now)
+
+    async def render(
+        self, ids: list[int], out: asyncio.Queue[Outgoing | None], broken: dict[int, str]
+    ) -> None:
+        """Put every e-mail on `out`, then None; what cannot be rendered goes to `broken`."""
+        now = self.runtime.clock.now()
+        # One chunk at a time on a thread (threads only take turns here); processes in parallel.
+        turns = asyncio.Semaphore(max(1, 2 * self.processes))
+
+        async def one(chunk: list[int]) -> None:
+            async with turns:
+                try:
+                    items = await self._chunk(chunk, now)
+                except Exception:
+                    log.exception("rendering a chunk failed; rendering its e-mails one at a time")
+                    items = await self._one_by_one(chunk, now, broken)
+            for item in items:
+                out.put_nowait(item)
+            done = {item.delivery_id for item in items}
+            for missing in (i for i in chunk if i not in done and i not in broken):
+                broken[missing] = "could not render: the employee or lesson is gone"
+
+        try:
+            step = self.CHUNK
+            await asyncio.gather(*(one(ids[i : i + step]) for i in range(0, len(ids), step)))
+        finally:
+            out.put_nowait(None)
+
+    async def _one_by_one(
+        self, ids: list[int], now: datetime, broken: dict[int, str]
+    ) -> list[Outgoing]:
+        items: list[Outgoing] = []
+        for delivery_id in ids:  # one broken e-mail must not hold up the whole outbox
+            try:
+                items += await self._chunk([delivery_id], now)
+            except Exception as exc:
+                log.exception("delivery %s cannot be rendered; marked failed", delivery_id)
+                broken[delivery_id] = f"could not render: {type(exc).__name__}: {exc}"[:500]
+        return items
+
+    async def warm_up(self) -> None:
+        """Start the helper processes now rather than on the first batch (each imports the app)."""
+        if self.executor is not None:
+            now = self.runtime.clock.now()
+            await asyncio.gather(*(self._chunk([], now) for _ in range(self.processes)))
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+            self.executor = None
+
+
+def mark_broken(session: Session, worker_id: str, broken: dict[int, str]) -> None:
+    for delivery_id, error in broken.items():
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.claimed_by == worker_id)
+            .values(status=DeliveryStatus.failed, lease_until=None, last_error=error)
+        )
 
 
 class _Recorder:
@@ -347,6 +459,15 @@ class Dispatcher:
         if limiter is None and limits:
             limiter = RateLimiter(runtime.session_factory, runtime.clock, pool.target.label, limits)
         self.limiter = limiter
+        self.renderer = _Renderer(runtime, runtime.settings.render_processes)
+
+    async def start(self) -> None:
+        """Start the rendering helper processes, if any (else they start with the first batch)."""
+        await self.renderer.warm_up()
+
+    def close(self) -> None:
+        """Stop the rendering helper processes, if any."""
+        self.renderer.close()
 
     def _in_session(self, work: Callable[[Session], T]) -> T:
         with self.runtime.session_factory() as session:
@@ -361,71 +482,51 @@ class Dispatcher:
     async def run_once(self) -> DispatchReport:
         """Claim one batch (as many as the relay's rate limit allows) and send it."""
         report = DispatchReport()
-        wanted = size = self.runtime.settings.dispatch_batch_size
+        full = size = self.runtime.settings.dispatch_batch_size
         limiter = self.limiter
         if limiter is not None:
-            size = await asyncio.to_thread(limiter.take, wanted)
-            report.rate_limited = size < wanted
+            size = await asyncio.to_thread(limiter.take, full)
+            report.rate_limited = size < full
             if size == 0:
                 metrics.RATE_LIMITED.inc()
                 return report
-        batch = await self._db(partial(self._claim_and_compose, limit=size))
+        claimed = await self._db(partial(self._claim, limit=size))
+        wanted = claimed.wanted
         if limiter is not None:
-            await asyncio.to_thread(limiter.give_back, size - len(batch.outgoing))
-        report.claimed, report.cancelled = len(batch.campaign_of), len(batch.cancelled)
-        report.failed = len(batch.broken)
-        if not batch.outgoing:
+            await asyncio.to_thread(limiter.give_back, size - len(wanted))
+        report.claimed, report.cancelled = len(claimed.campaign_of), len(claimed.cancelled)
+        if not wanted:
             return report
-        results = await self._send(batch, report)
+        results, broken = await self._send(claimed, report)
         tally = Counter(r.outcome for r in results)
         report.sent += tally[Outcome.sent]
-        report.failed += tally[Outcome.permanent]
+        report.failed += tally[Outcome.permanent] + len(broken)
         report.retried += tally[Outcome.temporary] + tally[Outcome.blocked]
         report.skipped += tally[Outcome.skipped]
         if tally[Outcome.permanent]:
             failing = {
-                batch.campaign_of[r.delivery_id] for r in results if r.outcome is Outcome.permanent
+                claimed.campaign_of[r.delivery_id]
+                for r in results
+                if r.outcome is Outcome.permanent
             }
             report.paused += await self._db(lambda s: self._pause_failing(s, failing, results))
         return report
 
-    def _claim_and_compose(self, session: Session, limit: int) -> _Batch:
+    def _claim(self, session: Session, limit: int) -> _Claim:
         settings, now = self.runtime.settings, self.runtime.clock.now()
         lease = timedelta(seconds=settings.lease_seconds)
         campaign_of = claim_rows(session, self.worker_id, now, limit, lease)
-        if not campaign_of:
-            return _Batch({}, [], [], [])
-        cancelled = cancel_unwanted(session, list(campaign_of))
-        skip = set(cancelled)
-        wanted = sorted(i for i in campaign_of if i not in skip)
-        try:
-            return _Batch(campaign_of, cancelled, [], compose_batch(session, settings, wanted, now))
-        except Exception:
-            log.exception("rendering a batch failed; rendering its e-mails one at a time")
-        outgoing: list[Outgoing] = []
-        broken: list[int] = []
-        for delivery_id in wanted:  # one broken e-mail must not hold up the whole outbox
-            try:
-                outgoing += compose_batch(session, settings, [delivery_id], now)
-            except Exception as exc:
-                log.exception("delivery %s cannot be rendered; marked failed", delivery_id)
-                broken.append(delivery_id)
-                session.execute(
-                    update(Delivery)
-                    .where(Delivery.id == delivery_id)
-                    .values(
-                        status=DeliveryStatus.failed,
-                        lease_until=None,
-                        last_error=f"could not render: {type(exc).__name__}: {exc}"[:500],
-                    )
-                )
-        return _Batch(campaign_of, cancelled, broken, outgoing)
+        cancelled = cancel_unwanted(session, list(campaign_of)) if campaign_of else []
+        return _Claim(campaign_of, cancelled)
 
-    async def _send(self, batch: _Batch, report: DispatchReport) -> list[SendResult]:
+    async def _send(
+        self, claimed: _Claim, report: DispatchReport
+    ) -> tuple[list[SendResult], dict[int, str]]:
+        """Render and send the claimed e-mails, writing each result as it lands."""
         concurrency = self.pool.concurrency
         permits = concurrency + self.flush_size
         room = asyncio.Semaphore(permits)
-        unfinished = {o.delivery_id for o in batch.outgoing}
+        unfinished = set(claimed.wanted)
         stopped: set[int] = set()  # campaigns the relay refuses: nothing more is tried for them
 
         async def write(results: list[SendResult]) -> None:
@@ -434,15 +535,17 @@ class Dispatcher:
 
         recorder = _Recorder(write, self.flush_size, room, permits)
         renewer = asyncio.create_task(self._keep_leases(unfinished))
+        ready: asyncio.Queue[Outgoing | None] = asyncio.Queue()
+        broken: dict[int, str] = {}
+        renderer = asyncio.create_task(self.renderer.render(claimed.wanted, ready, broken))
         results: list[SendResult] = []
-        queue = iter(batch.outgoing)
 
         async def lane() -> None:
-            for item in queue:  # lanes share the iterator: each takes the next message
+            while (item := await ready.get()) is not None:
                 await room.acquire()
                 if recorder.error is not None:
-                    return
-                campaign_id = batch.campaign_of[item.delivery_id]
+                    break
+                campaign_id = claimed.campaign_of[item.delivery_id]
                 if campaign_id in stopped:
                     result = SendResult(item.delivery_id, Outcome.skipped, item.message_id)
                 else:
@@ -451,13 +554,18 @@ class Dispatcher:
                         stopped.add(campaign_id)
                 results.append(result)
                 recorder.add(result)
+            ready.put_nowait(None)  # the end, for the next lane too
 
         try:
-            await asyncio.gather(*(lane() for _ in range(concurrency)))
+            await asyncio.gather(renderer, *(lane() for _ in range(concurrency)))
         finally:
             renewer.cancel()
+            renderer.cancel()
             await recorder.close()
-        return results
+        if broken:
+            await self._db(partial(mark_broken, worker_id=self.worker_id, broken=broken))
+            unfinished.difference_update(broken)
+        return results, broken
 
     def _write(self, session: Session, results: list[SendResult]) -> list[int]:
         """Record one flush; a relay that refuses us pauses the campaigns concerned."""

@@ -112,6 +112,7 @@ class BackgroundServices:
             coalesce=True,
         )
         self.scheduler.start()
+        await self.dispatcher.start()
 
     def not_ready(self) -> str | None:
         """Why this process cannot do its work now, or None when it can (for /readyz)."""
@@ -181,6 +182,7 @@ class BackgroundServices:
             await asyncio.sleep(0.05)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        self.dispatcher.close()
         await self.pool.close()
         if self.catcher is not None:
             self.catcher.stop()

@@ -49,7 +49,6 @@ class Delivery(Base):
     created_at: Mapped[datetime]
 
 
-
 class RateBucket(Base):
     """One relay's allowance for one of its limits (e.g. per minute), shared by every worker.
 

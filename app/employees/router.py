@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
@@ -27,7 +27,18 @@ router = APIRouter(tags=["employees"])
 
 
 # Sync (def) on purpose: parsing 20,000 rows is CPU work and must not block the event loop.
-@router.post("/employees/import", response_model=ImportResultOut)
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+GONE: dict[int | str, dict[str, Any]] = {410: {"description": "The employee was erased", **PROBLEM}}
+
+
+@router.post(
+    "/employees/import",
+    response_model=ImportResultOut,
+    responses={
+        413: {"description": "The file is larger than 20 MB", **PROBLEM},
+        415: {"description": "Not a CSV or Excel file", **PROBLEM},
+    },
+)
 def import_employees(
     key: EditorKey,
     session: SessionDep,
@@ -95,13 +106,13 @@ def list_employees(
     )
 
 
-@router.get("/employees/{employee_id}", response_model=EmployeeOut)
+@router.get("/employees/{employee_id}", response_model=EmployeeOut, responses=GONE)
 def get_employee(_key: ReaderKey, session: SessionDep, employee_id: int) -> EmployeeOut:
     """One employee."""
     return EmployeeOut.model_validate(service.get_employee(session, employee_id))
 
 
-@router.patch("/employees/{employee_id}", response_model=EmployeeOut)
+@router.patch("/employees/{employee_id}", response_model=EmployeeOut, responses=GONE)
 def update_employee(
     key: EditorKey, session: SessionDep, clock: ClockDep, employee_id: int, patch: EmployeePatch
 ) -> EmployeeOut:
@@ -110,7 +121,7 @@ def update_employee(
     return EmployeeOut.model_validate(employee)
 
 
-@router.get("/employees/{employee_id}/export", response_model=EmployeeExport)
+@router.get("/employees/{employee_id}/export", response_model=EmployeeExport, responses=GONE)
 def export(
     key: AdminKey, session: SessionDep, clock: ClockDep, response: Response, employee_id: int
 ) -> EmployeeExport:
@@ -120,7 +131,7 @@ def export(
     return EmployeeExport.model_validate(data)
 
 
-@router.delete("/employees/{employee_id}", response_model=EmployeeDeletion)
+@router.delete("/employees/{employee_id}", response_model=EmployeeDeletion, responses=GONE)
 def delete_employee(
     key: AdminKey,
     session: SessionDep,

@@ -58,7 +58,7 @@ def completion(
 
 
 def _write(runtime: Runtime, export: PreparedExport, target: Path) -> int:
-    total = export.summary.enrolled if export.summary else None
+    total = export.enrolled if export.request.by is ReportBy.employee else None
     with _progress() as progress:
         task = progress.add_task("Rows written", total=total)
         return write_export(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -88,14 +88,11 @@ def json_chunks(
     by: ReportBy,
     table: Table,
     campaign: ReportCampaign,
-    summary: ReportSummary | None,
     rows: Iterable[Any],
+    summary: Callable[[], ReportSummary] | None = None,
 ) -> Iterator[bytes]:
-    """`{"campaign": {...}, "by": ..., "summary": {...}, "rows": [...]}`, one row at a time."""
-    head = (
-        f'{{"campaign":{campaign.model_dump_json()},"by":"{by.value}",'
-        f'"summary":{summary.model_dump_json() if summary else "null"},"rows":['
-    )
+    """`{"campaign": {...}, "by": ..., "rows": [...], "summary": {...}}`, a row at a time."""
+    head = f'{{"campaign":{campaign.model_dump_json()},"by":"{by.value}","rows":['
     buffer = bytearray(head.encode())
     separator = b""
     for row in rows:
@@ -104,7 +101,9 @@ def json_chunks(
         if len(buffer) >= CHUNK_SIZE:
             yield bytes(buffer)
             buffer.clear()
-    buffer += b"]}"
+    # Last: it may be summed from the rows that just went out.
+    tail = summary().model_dump_json().encode() if summary else b"null"
+    buffer += b'],"summary":' + tail + b"}"
     yield bytes(buffer)
 
 
@@ -125,7 +124,7 @@ def export_chunks(
         return csv_chunks(EMPLOYEE, rows, tz)
     if fmt is ExportFormat.xlsx:
         return xlsx_chunks(EMPLOYEE, rows, tz)
-    return json_chunks(ReportBy.employee, EMPLOYEE, campaign, None, rows)
+    return json_chunks(ReportBy.employee, EMPLOYEE, campaign, rows)
 
 
 __all__ = [

@@ -19,17 +19,15 @@ from sqlalchemy import Integer, case, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
-from app.delivery.models import Delivery
 from app.learning.models import RetiredReason, ReviewCard, ReviewLog
 from app.lessons.models import Lesson, LessonVersion
 from app.reports.service import (
     completion_pct,
-    in_campaign,
-    interacted,
+    is_postgres,
     lessons_in_course,
     own_questions,
     per_enrollment,
-    sent_deliveries,
+    read_deliveries,
 )
 from app.tracking.models import Answer
 
@@ -55,7 +53,7 @@ class DepartmentRow:
 
 
 @dataclass(frozen=True)
-class _Totals:
+class DepartmentTotals:
     department: str
     employees: int
     lessons_sent: int
@@ -68,23 +66,35 @@ class _Totals:
     merged: int = 0  # how many departments a merged row stands for
 
 
-_SUMMED = [f.name for f in fields(_Totals)][1:-1]
+_SUMMED = [f.name for f in fields(DepartmentTotals)][1:-1]
 
 
-def _merge(groups: Sequence[_Totals]) -> _Totals:
+def _merge(groups: Sequence[DepartmentTotals]) -> DepartmentTotals:
     sums = {name: sum(getattr(g, name) for g in groups) for name in _SUMMED}
-    return _Totals(department=OTHER_GROUPS, merged=len(groups), **sums)
+    return DepartmentTotals(department=OTHER_GROUPS, merged=len(groups), **sums)
+
+
+def department_totals(session: Session, campaign: Campaign) -> list[DepartmentTotals]:
+    """Every department's figures before any are merged: never to be shown as they are."""
+    lessons = lessons_in_course(session, campaign.course_id)
+    query = _department_query(campaign.id, lessons, is_postgres(session))
+    return [_totals(r) for r in session.execute(query)]
 
 
 def department_rows(session: Session, campaign: Campaign, min_group: int) -> list[DepartmentRow]:
     """One row per department, ordered by name, small ones merged (see the module doc)."""
+    return shown_departments(session, campaign, department_totals(session, campaign), min_group)
+
+
+def shown_departments(
+    session: Session, campaign: Campaign, totals: Sequence[DepartmentTotals], min_group: int
+) -> list[DepartmentRow]:
     lessons = lessons_in_course(session, campaign.course_id)
-    totals = [_totals(r) for r in session.execute(_department_query(campaign.id, lessons))]
     return [_row(t, lessons, min_group) for t in merge_small(totals, min_group)]
 
 
-def _department_query(campaign_id: int, lessons: int) -> Any:
-    base = per_enrollment(campaign_id).subquery("per_enrollment")
+def _department_query(campaign_id: int, lessons: int, postgres: bool) -> Any:
+    base = per_enrollment(campaign_id, postgres).subquery("per_enrollment")
     opted_out = case((base.c.status == EnrollmentStatus.opted_out, 1), else_=0)
     # A course without lessons cannot be completed.
     done = case((base.c.in_course >= lessons, 1), else_=0) if lessons > 0 else literal(0)
@@ -105,12 +115,12 @@ def _department_query(campaign_id: int, lessons: int) -> Any:
     )
 
 
-def _totals(r: Any) -> _Totals:
+def _totals(r: Any) -> DepartmentTotals:
     name, *numbers = r
-    return _Totals(name or NO_DEPARTMENT, *(int(n or 0) for n in numbers))
+    return DepartmentTotals(name or NO_DEPARTMENT, *(int(n or 0) for n in numbers))
 
 
-def merge_small(groups: Sequence[_Totals], min_group: int) -> list[_Totals]:
+def merge_small(groups: Sequence[DepartmentTotals], min_group: int) -> list[DepartmentTotals]:
     small = [g for g in groups if g.employees < min_group]
     if not small:
         return list(groups)
@@ -122,7 +132,7 @@ def merge_small(groups: Sequence[_Totals], min_group: int) -> list[_Totals]:
     return [*sorted(shown, key=lambda g: g.department), _merge(merged)]
 
 
-def _row(t: _Totals, lessons: int, min_group: int) -> DepartmentRow:
+def _row(t: DepartmentTotals, lessons: int, min_group: int) -> DepartmentRow:
     if t.employees < min_group:
         return DepartmentRow(
             t.department, t.employees, None, None, None, None, None, None, None, t.merged, True
@@ -158,7 +168,7 @@ class LessonRow:
 
 def lesson_rows(session: Session, campaign: Campaign) -> list[LessonRow]:
     """One row per lesson of the course, in course order (a course has tens of lessons)."""
-    sent = _by_lesson(session, _sent_viewed_by_lesson(campaign.id))
+    sent = _by_lesson(session, _sent_viewed_by_lesson(campaign.id, is_postgres(session)))
     first = _by_lesson(session, _first_by_lesson(campaign.id))
     reviews = _by_lesson(session, _reviews_by_lesson(campaign.id))
     mastered = _by_lesson(session, _mastered_by_lesson(campaign.id))
@@ -193,15 +203,11 @@ def _by_lesson(session: Session, stmt: Any) -> dict[int, tuple[int, ...]]:
     return {r[0]: tuple(int(v or 0) for v in r[1:]) for r in session.execute(stmt)}
 
 
-def _sent_viewed_by_lesson(campaign_id: int) -> Any:
-    return (
-        select(
-            Delivery.lesson_id,
-            func.count(distinct(Delivery.enrollment_id)),
-            func.count(distinct(case((interacted(), Delivery.enrollment_id)))),
-        )
-        .where(in_campaign(Delivery.enrollment_id, campaign_id), sent_deliveries(campaign_id))
-        .group_by(Delivery.lesson_id)
+def _sent_viewed_by_lesson(campaign_id: int, postgres: bool) -> Any:
+    # One delivery per person and lesson (a unique constraint): rows are people.
+    mails = read_deliveries(campaign_id, postgres)
+    return select(mails.c.lesson_id, func.count(), func.sum(mails.c.read)).group_by(
+        mails.c.lesson_id
     )
 
 

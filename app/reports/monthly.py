@@ -133,8 +133,10 @@ def _report(
         retention=retention(session, campaign),
         min_group=settings.report_min_group_size,
     )
-    lines = summary_lines(header, campaign_summary(session, campaign), tz)
-    attachment = b"".join(xlsx_chunks(DEPARTMENT, departments, tz, lines))
+    summary = campaign_summary(session, campaign)
+    attachment = b"".join(
+        xlsx_chunks(DEPARTMENT, departments, tz, lambda: summary_lines(header, summary, tz))
+    )
     month = month_key(today)
     message = build_message(
         content,

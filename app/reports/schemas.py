@@ -94,5 +94,5 @@ class CompletionReport(BaseModel):
 
     campaign: ReportCampaign
     by: str = Field(description="employee, department or lesson: what one row is.")
-    summary: ReportSummary | None
     rows: list[CompletionRowOut] | list[DepartmentRowOut] | list[LessonRowOut]
+    summary: ReportSummary | None

@@ -7,6 +7,7 @@ Retention and accuracy are app.learning.metrics' figures (the learning report), 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -16,32 +17,71 @@ from sqlalchemy.orm import Session
 from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
 from app.delivery.models import Delivery
 from app.learning.models import RetiredReason, ReviewCard, ReviewLog
+from app.reports.groups import DepartmentTotals
 from app.reports.schemas import ReportCampaign, ReportSummary
 from app.reports.service import (
+    CompletionRow,
     completion_pct,
     first_answers,
     in_campaign,
+    is_postgres,
     lessons_in_course,
     sent_deliveries,
 )
 
 
-def campaign_summary(session: Session, campaign: Campaign) -> ReportSummary:
+@dataclass
+class CampaignCounts:
+    """The people part of the summary: summed from a report's rows as they stream, or queried."""
+
+    enrolled: int = 0
+    opted_out: int = 0
+    lessons_sent: int = 0
+    questions_answered: int = 0
+    answered_in_course: int = 0
+    completed_course: int = 0
+
+    def add_person(self, row: CompletionRow, lessons: int) -> None:
+        self.enrolled += 1
+        self.opted_out += row.opted_out
+        self.lessons_sent += row.lessons_sent
+        self.questions_answered += row.questions_answered
+        self.answered_in_course += row.answered_in_course
+        self.completed_course += lessons > 0 and row.answered_in_course >= lessons
+
+    def add_department(self, group: DepartmentTotals) -> None:
+        self.enrolled += group.employees
+        self.opted_out += group.opted_out
+        self.lessons_sent += group.lessons_sent
+        self.questions_answered += group.questions_answered
+        self.answered_in_course += group.answered_in_course
+        self.completed_course += group.completed_course
+
+
+def campaign_counts(session: Session, campaign: Campaign, lessons: int) -> CampaignCounts:
     enrolled, opted_out, sent = _people_and_mail(session, campaign.id)
-    lessons = lessons_in_course(session, campaign.course_id)
     answered, in_course, completed = _completion(session, campaign.id, lessons)
+    return CampaignCounts(enrolled, opted_out, sent, answered, in_course, completed)
+
+
+def campaign_summary(
+    session: Session, campaign: Campaign, counts: CampaignCounts | None = None
+) -> ReportSummary:
+    """The summary; pass `counts` when a report has already summed them from its rows."""
+    lessons = lessons_in_course(session, campaign.course_id)
+    c = counts or campaign_counts(session, campaign, lessons)
     cards, mastered = _cards(session, campaign.id)
     reviews = _reviews(session, campaign.id)
     again = [v for number, v in reviews.items() if number >= 1]
     retention_n, retention_right = sum(n for n, _ in again), sum(r for _, r in again)
     accuracy = [_share(*reviews.get(number, (0, 0))) for number in range(4)]
     return ReportSummary(
-        enrolled=enrolled,
-        opted_out=opted_out,
-        lessons_sent=sent,
-        questions_answered=answered,
-        completion_pct=completion_pct(in_course, enrolled * lessons),
-        completed_course=completed,
+        enrolled=c.enrolled,
+        opted_out=c.opted_out,
+        lessons_sent=c.lessons_sent,
+        questions_answered=c.questions_answered,
+        completion_pct=completion_pct(c.answered_in_course, c.enrolled * lessons),
+        completed_course=c.completed_course,
         review_cards=cards,
         cards_mastered=mastered,
         mastered_share=round(mastered / cards, 4) if cards else None,
@@ -67,7 +107,8 @@ def _people_and_mail(session: Session, campaign_id: int) -> tuple[int, int, int]
     enrolled, out = session.execute(people).one()
     sent = session.scalar(
         select(func.count(Delivery.id)).where(
-            in_campaign(Delivery.enrollment_id, campaign_id), sent_deliveries(campaign_id)
+            in_campaign(Delivery.enrollment_id, campaign_id),
+            sent_deliveries(campaign_id, is_postgres(session)),
         )
     )
     return int(enrolled or 0), int(out or 0), int(sent or 0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -169,10 +169,10 @@ def _table_parts(table: Table, rows: Iterable[Any], tz: ZoneInfo, sheet: _Sheet)
     yield sheet.tail(with_filter=True) + "</worksheet>"
 
 
-def _summary_parts(lines: Sequence[SummaryLine], sheet: _Sheet) -> Iterator[str]:
+def _summary_parts(lines: Callable[[], Sequence[SummaryLine]], sheet: _Sheet) -> Iterator[str]:
     yield sheet.head()
     yield sheet.header(("Mått", "Värde"))
-    for line in lines:
+    for line in lines():
         yield _summary_row(sheet, line)
     yield sheet.tail(with_filter=False) + "</worksheet>"
 
@@ -231,13 +231,16 @@ def xlsx_chunks(
     table: Table,
     rows: Iterable[Any],
     tz: ZoneInfo,
-    summary: Sequence[SummaryLine] = (),
+    summary: Callable[[], Sequence[SummaryLine]] | None = None,
 ) -> Iterator[bytes]:
-    """An Excel workbook, streamed: bytes go out as the rows come in."""
+    """An Excel workbook, streamed: bytes go out as the rows come in.
+
+    `summary` is called once the rows are written (it may be summed from them).
+    """
     sink = _Sink()
     sheets = [_Sheet(table.sheet, [c.width for c in table.columns])]
     parts = [_table_parts(table, rows, tz, sheets[0])]
-    if summary:
+    if summary is not None:
         sheets.append(_Sheet(SUMMARY_TITLE, (38, 24)))
         parts.append(_summary_parts(summary, sheets[1]))
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:

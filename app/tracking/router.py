@@ -103,7 +103,7 @@ def not_found(request: Request, language: str = "sv") -> HTMLResponse:
 def _verdict(
     request: Request, session: Session, opened: Opened, link: str, now: datetime
 ) -> Verdict:
-    """Classify one request for a link of the e-mail, re-classifying a burst it completes."""
+    """Classify one request for a link of the e-mail (classify.py has the rule)."""
     verdict = classify(
         method=request.method,
         user_agent=request.headers.get("user-agent"),
@@ -111,12 +111,19 @@ def _verdict(
         now=now,
         client_address=_client_address(request),
     )
+    if _in_burst(request, session, opened, link, now) and verdict[0] == EventClass.human:
+        return EventClass.automated, LINK_BURST
+    return verdict
+
+
+def _in_burst(request: Request, session: Session, opened: Opened, link: str, now: datetime) -> bool:
+    """Remember the link; in a burst, re-classify the burst's earlier events as well."""
     bursts: LinkBursts = request.app.state.link_bursts
     began = bursts.hit(opened.delivery.id, link, now)
     if began is None:
-        return verdict
+        return False
     reclassify_burst(session, opened.delivery.id, began)
-    return verdict if verdict[0] is EventClass.automated else (EventClass.automated, LINK_BURST)
+    return True
 
 
 def _links(settings: Settings, opened: Opened) -> Links:
@@ -233,7 +240,7 @@ def unsubscribe_page(
     if opened is None:
         return not_found(request)
     # No event of its own, but scanners open this link with the others: it counts to a burst.
-    _verdict(request, session, opened, "u", clock.now())
+    _in_burst(request, session, opened, "u", clock.now())
     done = is_opted_out(session, opened)
     return html(
         request,

@@ -94,7 +94,8 @@ def _forward(runtime: Runtime, lrs: LrsClient, now: datetime) -> ForwardReport:
                 report.stopped = str(exc)
                 log.warning("xAPI forwarding to %s paused: %s", target, exc)
                 break
-            _remember(runtime, target, now, batch, statements[0]["id"], rejected)
+            ids = (statements[0]["id"], statements[-1]["id"])
+            _remember(runtime, target, now, batch, ids, rejected)
             report.batches += 1
             report.sent += len(batch) - len(rejected)
             report.failed += len(rejected)
@@ -108,12 +109,13 @@ def _remember(
     target: str,
     now: datetime,
     batch: list[Fact],
-    first_id: Any,
+    ids: tuple[Any, Any],
     rejected: list[Rejection],
 ) -> None:
     detail: dict[str, Any] = {
         "cursor": batch[-1].cursor.to_json(),
-        "first_id": first_id,
+        "first_id": ids[0],
+        "last_id": ids[1],
         "statements": len(batch),
     }
     if rejected:

@@ -94,14 +94,10 @@ def build(fact: Fact, ident: Identity, catalog: Catalog) -> Statement:
 def _completed_result(fact: Fact, catalog: Catalog) -> dict[str, Any]:
     lessons = catalog.course_sizes.get(catalog.campaign_courses[fact.campaign_id], 0)
     top = max(lessons, 1)
+    raw = min(fact.right_first, top)  # an LRS refuses a score above its max
     return {
         "completion": True,
-        "score": {
-            "raw": fact.right_first,
-            "min": 0,
-            "max": top,
-            "scaled": round(fact.right_first / top, 4),
-        },
+        "score": {"raw": raw, "min": 0, "max": top, "scaled": round(raw / top, 4)},
     }
 
 

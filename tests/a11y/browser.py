@@ -51,7 +51,7 @@ def unavailable() -> str | None:
     if importlib.util.find_spec("playwright") is None:
         return "Playwright is not installed in .venv"
     if not AXE_JS.exists():
-        return f"axe-core is not installed at {AXE_JS.relative_to(REPO)}"
+        return f"axe-core is not installed at {AXE_JS}"
     return None
 
 

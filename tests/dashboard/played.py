@@ -10,7 +10,7 @@ from app.core.runtime import Runtime
 from tests.flow import answer, correct_options, mail_links, run_slots, sync_lessons
 from tests.smtp_server import SmtpSink
 
-# Nine people in Socialförvaltningen, four in Vård och omsorg: fewer than five, so withheld.
+# Nine people in Socialförvaltningen, four in Vård och omsorg: fewer than five, so merged.
 STAFF = [
     ("Anna", "Lind", "Socialförvaltningen"),
     ("Erik", "Berg", "Socialförvaltningen"),

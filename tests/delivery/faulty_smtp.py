@@ -137,18 +137,23 @@ class TlsAuthHandler(CollectingHandler):
     sessions: list[tuple[bool, str | None]] = field(default_factory=list)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        encrypted = server.transport.get_extra_info("cipher") is not None
         login = session.auth_data.login.decode() if session.authenticated else None
         with self.lock:
-            self.sessions.append((session.ssl is not None, login))
+            self.sessions.append((encrypted, login))
         return await super().handle_DATA(server, session, envelope)
 
 
 class TlsAuthRelay(SmtpSink):
-    """STARTTLS required, then AUTH PLAIN/LOGIN required, like a municipal relay on port 587."""
+    """A relay that requires TLS, then AUTH: STARTTLS on a submission port (587), or TLS from
+    the first byte (465, smtps://) with `implicit`."""
 
-    def __init__(self, cert: Path, key: Path, login: str, password: str) -> None:
+    def __init__(
+        self, cert: Path, key: Path, login: str, password: str, *, implicit: bool = False
+    ) -> None:
         self.handler = TlsAuthHandler()
         self.port = free_port()
+        self.implicit = implicit
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert, key)
 
@@ -162,17 +167,22 @@ class TlsAuthRelay(SmtpSink):
             # handled=False: aiosmtpd itself answers 535 to a wrong password.
             return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
 
+        tls: dict[str, Any] = (
+            {"ssl_context": context, "auth_require_tls": False}  # TLS below SMTP: aiosmtpd
+            if implicit  # cannot tell, so it must not insist on STARTTLS before AUTH
+            else {"tls_context": context, "require_starttls": True, "auth_require_tls": True}
+        )
         self.controller = Controller(
             self.handler,
             hostname="127.0.0.1",
             port=self.port,
-            tls_context=context,
-            require_starttls=True,
             authenticator=authenticate,
             auth_required=True,
-            auth_require_tls=True,
+            **tls,
         )
 
     def url_for(self, login: str, password: str) -> str:
         user, secret = quote(login, safe=""), quote(password, safe="")
+        if self.implicit:
+            return f"smtps://{user}:{secret}@127.0.0.1:{self.port}"
         return f"smtp://{user}:{secret}@127.0.0.1:{self.port}?starttls=true"

@@ -6,6 +6,7 @@ Nothing may be lost, and only e-mails in flight at a kill may arrive twice: thos
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from datetime import timedelta
@@ -17,9 +18,17 @@ from sqlalchemy import func, select
 from app.core.config import Settings
 from app.core.runtime import Runtime
 from app.core.tokens import message_id
+from app.delivery.dispatcher import Dispatcher
+from app.delivery.jobs import make_pool, plan_once
 from app.delivery.models import Delivery, DeliveryStatus
-from tests.delivery.faulty_smtp import MessageIdHandler
-from tests.delivery.worker_process import SLOT, make_campaign, start_worker, wait_for
+from tests.delivery.faulty_smtp import FaultInjectingHandler, FaultPlan, MessageIdHandler
+from tests.delivery.worker_process import (
+    SLOT,
+    RunningClock,
+    make_campaign,
+    start_worker,
+    wait_for,
+)
 from tests.smtp_server import SmtpSink
 
 pytestmark = pytest.mark.slow
@@ -84,3 +93,39 @@ def test_kill_9_mid_send_loses_nothing_and_repeats_only_what_was_in_flight(
     print(f"seed {seed}: {duplicates} duplicates, {reclaimed} re-claimed")
     assert reclaimed > 0, "the killed workers' leased rows were claimed again"
     assert "Traceback" not in log.read_text()
+
+
+def test_a_live_worker_keeps_its_lease_through_a_slow_send(
+    runtime: Runtime, settings: Settings, tmp_path: Path
+) -> None:
+    """A relay slower than the lease: the sender renews it, so no other worker re-sends."""
+    handler = FaultInjectingHandler(
+        plans={f"p{i}@kommun.example": FaultPlan("slow", 1) for i in range(4)}, slow_seconds=0.8
+    )
+    sink = SmtpSink(handler).start()
+    runtime.settings.smtp_url = sink.url
+    runtime.settings.smtp_concurrency = 1
+    runtime.settings.lease_seconds = 2  # below the settings' minimum, to keep the test short
+    make_campaign(runtime, 4)
+    runtime.clock = RunningClock(SLOT + timedelta(minutes=1))
+    plan_once(runtime)
+
+    async def slow_and_watchful() -> tuple[int, int]:
+        slow_pool, other_pool = make_pool(runtime), make_pool(runtime)
+        slow = Dispatcher(runtime, slow_pool, "slow-worker")
+        other = Dispatcher(runtime, other_pool, "other-worker")
+        sending = asyncio.create_task(slow.run_once())
+        taken = 0
+        while not sending.done():  # 4 × 0.8 s: twice the lease
+            await asyncio.sleep(0.2)
+            taken += (await other.run_once()).claimed
+        await slow_pool.close()
+        await other_pool.close()
+        return sending.result().sent, taken
+
+    try:
+        sent, taken_over = asyncio.run(slow_and_watchful())
+    finally:
+        sink.stop()
+    assert (sent, taken_over) == (4, 0)
+    assert len(handler.received) == 4

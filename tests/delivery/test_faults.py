@@ -185,22 +185,27 @@ def cert(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @pytest.mark.parametrize(
-    ("password", "trust", "outcome"),
+    ("implicit", "password", "trust", "outcome"),
     [
-        ("hemligt:p@ss", True, "sent"),
-        ("fel", True, "535"),
-        ("hemligt:p@ss", False, "certificate"),
+        (False, "hemligt:p@ss", True, "sent"),  # STARTTLS on 587
+        (True, "hemligt:p@ss", True, "sent"),  # TLS from the start on 465 (smtps://)
+        (False, "fel", True, "535"),
+        (False, "hemligt:p@ss", False, "certificate"),
     ],
 )
-def test_starttls_and_auth_against_a_relay_that_requires_both(
+# With TLS below SMTP, aiosmtpd cannot see that AUTH is encrypted, and says so.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_tls_and_auth_against_a_relay_that_requires_both(
     runtime: Runtime,
     clock: FakeClock,
     cert: tuple[Path, Path],
+    implicit: bool,
     password: str,
     trust: bool,
     outcome: str,
 ) -> None:
-    relay = TlsAuthRelay(*cert, login="nanolearn", password="hemligt:p@ss").start()
+    relay = TlsAuthRelay(*cert, login="nanolearn", password="hemligt:p@ss", implicit=implicit)
+    relay.start()
     runtime.settings.smtp_url = relay.url_for("nanolearn", password)
     runtime.settings.smtp_ca_file = cert[0] if trust else None
     campaign_id = make_campaign(runtime, 6)

@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from app.audit.service import list_audit
 from app.core.config import get_settings
 from app.reports.cli import app
 from tests.conftest import TEST_SECRET
@@ -65,3 +67,22 @@ def test_cli_unknown_campaign(scenario: Scenario, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "No campaign with id 999999" in result.output
     assert not target.exists()
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_cli_by_department_with_semicolons(
+    scenario: Scenario, tmp_path: Path, session: Session
+) -> None:
+    target = tmp_path / "avd.csv"
+    args = ["completion", "-c", str(scenario.campaign_id), "--by", "department"]
+    result = runner.invoke(app, [*args, "--separator", "semicolon", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "Wrote 1 rows" in result.output
+    lines = target.read_bytes().decode("utf-8-sig").split("\r\n")
+    assert lines[0] == "sep=;" and lines[2].startswith("Övriga (små grupper);6;12;")
+    [entry] = list_audit(session, action="export.completion")
+    assert (entry.rows, entry.actor.startswith("cli"), entry.detail["by"]) == (
+        1,
+        True,
+        "department",
+    )

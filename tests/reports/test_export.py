@@ -144,7 +144,7 @@ def test_json_shape(session: Session, scenario: Scenario) -> None:
     campaign = campaign_or_404(session, scenario.campaign_id)
     header = report_campaign(session, campaign, GENERATED_AT)
     rows = completion_rows(session, scenario.campaign_id)
-    body = json.loads(b"".join(json_chunks(ReportBy.employee, EMPLOYEE, header, None, rows)))
+    body = json.loads(b"".join(json_chunks(ReportBy.employee, EMPLOYEE, header, rows)))
     assert body["campaign"] == {
         "id": scenario.campaign_id,
         "name": "Våren 2026",
@@ -186,7 +186,4 @@ def test_json_of_no_rows_is_valid() -> None:
         end_date=None,
         generated_at=GENERATED_AT,
     )
-    assert (
-        json.loads(b"".join(json_chunks(ReportBy.employee, EMPLOYEE, header, None, [])))["rows"]
-        == []
-    )
+    assert json.loads(b"".join(json_chunks(ReportBy.employee, EMPLOYEE, header, [])))["rows"] == []

@@ -110,9 +110,30 @@ def test_summary_retention_is_the_learning_reports(session: Session) -> None:
     rates = [r.rate for r in accuracy_by_repetition(session, campaign.id)]
     assert (summary.retention_actual, summary.retention_reviews) == (kept.actual, kept.reviews)
     assert summary.retention_actual == 0.75
-    assert [
-        summary.accuracy_first_answer,
-        summary.accuracy_review_1,
-        summary.accuracy_review_2,
-        summary.accuracy_review_3,
-    ] == rates == [1.0, 0.6667, 1.0, None]
+    assert (
+        [
+            summary.accuracy_first_answer,
+            summary.accuracy_review_1,
+            summary.accuracy_review_2,
+            summary.accuracy_review_3,
+        ]
+        == rates
+        == [1.0, 0.6667, 1.0, None]
+    )
+
+
+def test_counts_summed_from_rows_match_the_query(session: Session, scenario: Scenario) -> None:
+    from app.reports.groups import department_totals
+    from app.reports.service import completion_rows
+    from app.reports.summary import CampaignCounts
+
+    campaign = session.get(Campaign, scenario.campaign_id)
+    assert campaign is not None
+    people, departments = CampaignCounts(), CampaignCounts()
+    for row in completion_rows(session, campaign.id):
+        people.add_person(row, 4)
+    for group in department_totals(session, campaign):
+        departments.add_department(group)
+    queried = campaign_summary(session, campaign)
+    assert campaign_summary(session, campaign, people) == queried
+    assert campaign_summary(session, campaign, departments) == queried

@@ -31,7 +31,7 @@ from tests.flow import sync_lessons
 from tests.smtp_server import SmtpSink
 from tests.tracking.campaign import send_first_lesson
 
-EXAMPLES = int(os.environ.get("NANOLEARN_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("NANOLEARN_FUZZ_EXAMPLES", "8"))
 DERANDOMIZE = not os.environ.get("NANOLEARN_FUZZ_RANDOM")
 CHECKS = [
     not_a_server_error,
@@ -42,14 +42,7 @@ CHECKS = [
 ]
 # Findings in files owned elsewhere, reported to their owners: (path prefix, texts the failure
 # shows). Remove an entry once its owner has fixed it.
-KNOWN: list[tuple[str, tuple[str, ...]]] = [
-    # The import answers 415 for a file that is neither CSV nor Excel, but does not document it.
-    ("/api/v1/employees/import", ("Undocumented status code", "Received: 415")),
-    # An erased employee is 410 Gone, which the employee routes do not document.
-    ("/api/v1/employees/", ("Undocumented status code", "Received: 410")),
-    # ScheduleOut's times serialize as "08:00:00", which is no RFC 3339 "time" (no offset).
-    ("/api/v1/campaigns", ('is not a "time"', "/components/schemas/ScheduleOut/")),
-]
+KNOWN: list[tuple[str, tuple[str, ...]]] = []  # (path prefix, words) of accepted findings
 
 
 def _unknown_failures(label: str, exc: BaseException) -> list[BaseException]:
@@ -81,7 +74,7 @@ def seeded(
 def _fuzz(operation: Any, mode: GenerationMode, headers: dict[str, str]) -> BaseException | None:
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=EXAMPLES if mode is GenerationMode.POSITIVE else max(1, EXAMPLES // 2),
+        max_examples=EXAMPLES if mode is GenerationMode.POSITIVE else max(1, EXAMPLES // 3),
         deadline=None,
         derandomize=DERANDOMIZE,
         database=None,

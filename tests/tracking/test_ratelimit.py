@@ -8,7 +8,13 @@ from fastapi.testclient import TestClient
 
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
-from app.tracking.ratelimit import PER_ADDRESS, PER_TOKEN, WINDOW_SECONDS, SlidingWindowLimiter
+from app.tracking.ratelimit import (
+    PER_ADDRESS,
+    PER_TOKEN,
+    WINDOW_SECONDS,
+    PublicLimits,
+    SlidingWindowLimiter,
+)
 from tests.flow import BROWSER_UA, mail_links
 from tests.smtp_server import SmtpSink
 from tests.tracking.campaign import ANNA, ERIK, events_of, send_first_lesson
@@ -78,11 +84,24 @@ def test_one_link_hammered_gets_a_swedish_429_page_and_records_nothing_more(
 
 
 def test_one_address_trying_many_tokens_is_limited(client: TestClient, clock: FakeClock) -> None:
-    other = TestClient(client.app, client=("198.51.100.20", 40000))
-    for i in range(PER_ADDRESS):
+    # The app's own limiter, set to a small address limit so the test needs few requests.
+    app = client.app
+    assert isinstance(app.state.public_limits, PublicLimits)
+    app.state.public_limits = PublicLimits(
+        SlidingWindowLimiter(limit=5), SlidingWindowLimiter(PER_TOKEN)
+    )
+    other = TestClient(app, client=("198.51.100.20", 40000))
+    for i in range(5):
         assert client.get(f"/l/guess{i}.x").status_code == 404
     assert client.get("/l/guess-more.x").status_code == 429
     assert client.head("/u/guess-more.x").status_code == 429
+    assert client.post("/a/guess-more.x/rad-01", data={"option": "0"}).status_code == 429
     assert other.get("/l/guess-more.x").status_code == 404  # other addresses are not affected
     clock.advance(seconds=2 * WINDOW_SECONDS)
     assert client.get("/l/guess-again.x").status_code == 404
+
+
+def test_the_limits_leave_room_for_a_municipality_behind_one_address() -> None:
+    # Everyone at work may share one NAT address; one e-mail has a handful of links.
+    assert PER_ADDRESS >= 20 * PER_TOKEN
+    assert PER_TOKEN >= 10

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 from app.campaigns.models import Campaign
 from app.dashboard import charts
 from app.dashboard.charts import Share, Step
-from app.dashboard.formatting import number, percent, percent_value
+from app.dashboard.formatting import number, percent
 from app.dashboard.views import labels
+from app.dashboard.views.download_links import DownloadGroup, download_groups
+from app.dashboard.views.key_figures import KeyFigure, key_figures
 from app.learning.metrics import (
     CONFUSING,
     MIN_ANSWERS_TO_FLAG,
@@ -23,9 +25,7 @@ from app.learning.metrics import (
 )
 from app.learning.schemas import Completion, LearningReport, Rate
 from app.lessons.models import Course
-from app.reports.export import ExportFormat
-from app.reports.service import CampaignTotals, campaign_totals
-from app.reports.tables import ReportBy
+from app.reports.service import campaign_totals
 
 ACCURACY_LABELS = ("Första\nsvaret", "1:a\nrepetitionen", "2:a\nrepetitionen", "3:e\nrepetitionen")
 FUNNEL_LABELS = {
@@ -44,13 +44,6 @@ FLAG_RULE = (
     f"eller högst {percent(CONFUSING)} svarar rätt första gången."
 )
 NO_DEPARTMENT = "(ingen)"  # the learning report's label for people without a department
-
-
-@dataclass(frozen=True)
-class KeyFigure:
-    label: str
-    value: str
-    note: str
 
 
 @dataclass(frozen=True)
@@ -81,19 +74,6 @@ class FlaggedQuestion:
     verdict: str
     advice: str
     chosen: str
-
-
-@dataclass(frozen=True)
-class Download:
-    label: str
-    href: str
-
-
-@dataclass(frozen=True)
-class DownloadGroup:
-    title: str
-    text: str
-    links: list[Download]
 
 
 @dataclass(frozen=True)
@@ -142,7 +122,7 @@ def campaign_page(
         period=labels.period(campaign.start_date, campaign.end_date),
         schedule=labels.schedule(campaign),
         next_send=labels.next_send(campaign, now),
-        figures=_figures(report, totals, campaign.retire_after),
+        figures=key_figures(report, totals, campaign.retire_after),
         funnel=charts.funnel_chart("tratt", "Från utskick till kunskap", steps),
         funnel_rows=_funnel_rows(steps),
         accuracy=charts.bar_chart("repetition", "Rätt svar vid varje repetition", accuracy, target),
@@ -160,7 +140,7 @@ def campaign_page(
         min_group=min_group,
         flagged=_flagged(report),
         flag_rule=FLAG_RULE,
-        downloads=_downloads(campaign.id, min_group),
+        downloads=download_groups(campaign.id, min_group),
     )
 
 
@@ -190,40 +170,6 @@ def _funnel_rows(steps: list[Step]) -> list[FigureRow]:
     return [
         FigureRow(s.label, number(s.count), percent(s.count / first) if first else "", "")
         for s in steps
-    ]
-
-
-def _figures(report: LearningReport, totals: CampaignTotals, retire_after: int) -> list[KeyFigure]:
-    funnel = {s.step: s.count for s in report.funnel}
-    sent, answered = funnel.get("sent", 0), funnel.get("answered", 0)
-    opted_out = totals["opted_out"]
-    retention = report.retention
-    if retention.actual is None:
-        goal = "Ingen har svarat på en repetition än."
-    else:
-        reached = percent_value(retention.actual) >= percent_value(retention.target)
-        goal = f"Målet är {percent(retention.target)}" + (
-            " och nås." if reached else ", det nås inte än."
-        )
-    return [
-        KeyFigure(
-            "Deltagare",
-            number(totals["enrolled"]),
-            f"{number(opted_out)} har avslutat utskicken."
-            if opted_out
-            else "Ingen har avslutat utskicken.",
-        ),
-        KeyFigure(
-            "Besvarade frågor",
-            percent(answered / sent) if sent else percent(None),
-            f"{number(answered)} av {number(sent)} skickade frågor har fått svar.",
-        ),
-        KeyFigure("Rätt vid repetition", percent(retention.actual), goal),
-        KeyFigure(
-            "Inlärda frågor",
-            percent(report.completion_overall.score),
-            f"Rätt {retire_after} gånger i rad när frågan kom tillbaka.",
-        ),
     ]
 
 
@@ -257,35 +203,3 @@ def _flagged(report: LearningReport) -> list[FlaggedQuestion]:
             )
         )
     return out
-
-
-def _downloads(campaign_id: int, min_group: int) -> list[DownloadGroup]:
-    base = f"/dashboard/campaigns/{campaign_id}/download"
-    formats = ((ExportFormat.xlsx, "Excel"), (ExportFormat.csv, "CSV"), (ExportFormat.json, "JSON"))
-
-    def completion(by: ReportBy) -> list[Download]:
-        query = "" if by is ReportBy.employee else f"?by={by.value}"
-        return [Download(name, f"{base}/completion.{fmt.value}{query}") for fmt, name in formats]
-
-    return [
-        DownloadGroup(
-            "Genomförande per person",
-            "En rad per deltagare: skickat, läst, besvarat och avanmält. För HR.",
-            completion(ReportBy.employee),
-        ),
-        DownloadGroup(
-            "Genomförande per förvaltning",
-            f"Förvaltningar med färre än {min_group} deltagare slås ihop till en rad.",
-            completion(ReportBy.department),
-        ),
-        DownloadGroup(
-            "Genomförande per lektion",
-            "Hur många som läser och svarar rätt på varje lektion.",
-            completion(ReportBy.lesson),
-        ),
-        DownloadGroup(
-            "Lärandemått",
-            "Siffrorna på den här sidan, för egen analys.",
-            [Download("JSON", f"{base}/learning.json")],
-        ),
-    ]

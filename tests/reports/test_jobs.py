@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from app.core.clock import FakeClock
+from app.core.runtime import Runtime
+from app.reports.jobs import monthly_report_job, xapi_job
+from tests.smtp_server import SmtpSink
+
+
+def test_jobs_run_on_the_runtime_clock(runtime: Runtime, smtp_sink: SmtpSink) -> None:
+    # Nothing is due and no LRS is set: both jobs are quiet no-ops, and never raise.
+    clocked = Runtime(
+        runtime.settings,
+        runtime.engine,
+        runtime.session_factory,
+        FakeClock(datetime(2026, 2, 2, 6, 0, tzinfo=UTC)),
+    )
+    asyncio.run(monthly_report_job(clocked))
+    asyncio.run(xapi_job(clocked))
+    assert smtp_sink.received == []
