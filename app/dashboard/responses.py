@@ -13,9 +13,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from app.core.headers import SECURITY_HEADERS
 from app.dashboard.auth import LOGIN_PATH, LoginRequired, clear_session_cookie
 from app.delivery.render import TEMPLATES_DIR
-from app.tracking.router import SECURITY_HEADERS
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 

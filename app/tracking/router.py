@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.core.deps import ClockDep, SessionDep, SettingsDep
+from app.core.headers import SECURITY_HEADERS
 from app.core.i18n import t
 from app.delivery.compose import lesson_content, question_content
 from app.delivery.links import Links
@@ -34,15 +35,6 @@ from app.tracking.service import (
     record_event,
 )
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'; "
-        "frame-ancestors 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
 TOO_MANY_TITLE = "För många försök"
 TOO_MANY_TEXT = (
     "Länken har öppnats många gånger på kort tid. Vänta en liten stund och försök sedan igen."

@@ -13,6 +13,7 @@ from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
 from app.core.tokens import verify_delivery
 from app.delivery.compose import VersionedLesson, delivery_items, load_versions
 from app.delivery.models import Delivery, DeliveryStatus
+from app.employees.models import Employee
 from app.learning.service import record_review
 from app.lessons.models import Course
 from app.tracking.classify import LINK_BURST
@@ -55,6 +56,13 @@ def open_delivery(session: Session, secret: bytes, token: str) -> Opened | None:
         return None
     delivery = session.get(Delivery, delivery_id)
     if delivery is None or delivery.status not in _LINKED_STATUSES:
+        return None
+    erased = session.scalar(
+        select(Employee.erased_at)
+        .join(Enrollment, Enrollment.employee_id == Employee.id)
+        .where(Enrollment.id == delivery.enrollment_id)
+    )
+    if erased is not None:  # an erased person's old links record nothing more
         return None
     course = session.scalar(
         select(Course)
