@@ -11,6 +11,7 @@ import signal
 import socket
 import time
 from datetime import datetime
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
@@ -111,8 +112,32 @@ class BackgroundServices:
             max_instances=1,
             coalesce=True,
         )
+        self._add_housekeeping_jobs()
         self.scheduler.start()
         await self.dispatcher.start()
+
+    def _add_housekeeping_jobs(self) -> None:
+        """Nightly retention purge, the monthly report to campaign owners, xAPI to the LRS.
+
+        Each takes a PostgreSQL advisory lock, so with several workers only one runs it.
+        """
+        from app.privacy.jobs import purge_once
+        from app.reports.jobs import monthly_report_job, xapi_job
+
+        settings = self.runtime.settings
+        once: dict[str, Any] = {"max_instances": 1, "coalesce": True, "args": [self.runtime]}
+        self.scheduler.add_job(
+            purge_once,
+            "cron",
+            hour=3,
+            minute=17,
+            timezone=settings.timezone,
+            misfire_grace_time=3600,
+            **once,
+        )
+        # Hourly: the first-weekday check is per campaign, in the campaign's own time zone.
+        self.scheduler.add_job(monthly_report_job, "cron", minute=5, **once)
+        self.scheduler.add_job(xapi_job, "interval", seconds=settings.xapi_interval_seconds, **once)
 
     def not_ready(self) -> str | None:
         """Why this process cannot do its work now, or None when it can (for /readyz)."""
