@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,16 +16,22 @@ from app.campaigns.models import Campaign, Enrollment
 from app.core.config import Settings
 from app.core.tokens import message_id
 from app.delivery.links import Links
+from app.delivery.mime import build_message_bytes
 from app.delivery.models import Delivery
 from app.delivery.render import (
     EmailContent,
     LessonContent,
     QuestionContent,
-    build_message,
+    RenderedEmail,
     render_email,
 )
 from app.employees.models import Employee
 from app.lessons.models import Course, Lesson, LessonVersion
+
+# Placeholders a shared rendering carries until one person's values replace them: plain
+# letters, so escaping, Markdown and CSS inlining leave them as they are.
+TOKEN_SLOT = "nlTOKENslot"
+NAME_SLOT = "nlNAMEslot"
 
 
 @dataclass(frozen=True)
@@ -145,23 +152,31 @@ def compose_batch(
     )
     secret = settings.secret()
     domain = settings.mail_domain
+    shapes: dict[tuple[Any, ...], RenderedEmail] = {}
     out: list[Outgoing] = []
     for delivery, employee, campaign in rows:
         if not employee.email:
             continue
         course = courses[campaign.course_id]
+        sent_on = now.astimezone(ZoneInfo(campaign.timezone)).date()
+        # Everyone in a slot gets the same lesson: render each shape once, then personalise.
+        shape_key = (course.id, tuple(delivery_items(delivery)), sent_on, bool(employee.first_name))
+        shape = shapes.get(shape_key)
+        if shape is None:
+            shape = shapes[shape_key] = render_email(
+                email_content(
+                    course=course,
+                    delivery=delivery,
+                    first_name=NAME_SLOT if employee.first_name else "",
+                    versions=versions,
+                    links=Links(settings.base_url, TOKEN_SLOT),
+                    sent_on=sent_on,
+                )
+            )
         links = Links.for_delivery(settings.base_url, secret, delivery.id)
-        content = email_content(
-            course=course,
-            delivery=delivery,
-            first_name=employee.first_name,
-            versions=versions,
-            links=links,
-            sent_on=now.astimezone(ZoneInfo(campaign.timezone)).date(),
-        )
         mid = message_id(secret, delivery.id, domain)
-        message = build_message(
-            render_email(content),
+        data = build_message_bytes(
+            personalise(shape, links.token, employee.first_name),
             to_addr=employee.email,
             to_name=employee.full_name,
             from_addr=settings.mail_from,
@@ -170,5 +185,14 @@ def compose_batch(
             date=now,
             language=course.language,
         )
-        out.append(Outgoing(delivery.id, employee.email, message.as_bytes(), mid))
+        out.append(Outgoing(delivery.id, employee.email, data, mid))
     return out
+
+
+def personalise(shape: RenderedEmail, token: str, first_name: str) -> RenderedEmail:
+    """Put one person's token and name into an e-mail rendered with placeholders."""
+    return RenderedEmail(
+        subject=shape.subject,
+        text=shape.text.replace(TOKEN_SLOT, token).replace(NAME_SLOT, first_name),
+        html=shape.html.replace(TOKEN_SLOT, token).replace(NAME_SLOT, html.escape(first_name)),
+    )
