@@ -8,13 +8,15 @@ services, plans the slot, then times the real Dispatcher sending every e-mail in
 `smtp-sink` (or, when that is missing, an aiosmtpd sink in its own process). In the same run it
 times a bare aiosmtplib loop sending pre-rendered messages over as many connections: the
 practical ceiling for a Python sender. It prints both rates, their ratio and the peak memory
-(ru_maxrss of the process that did the work: each database runs in a child process of its own).
+(resource.getrusage ru_maxrss of the process that did the work: each database runs in a child
+process of its own; for the whole run and for the dispatch alone, and of each render helper).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -162,7 +164,30 @@ def setup(runtime: object, employees: int) -> dict[str, float]:
     return timings
 
 
-async def end_to_end(runtime: object, profile: Path | None) -> tuple[float, int, float]:
+def peak_rss_mb() -> int:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def reset_high_water() -> bool:
+    """Start VmHWM afresh (Linux 4.0+), so the dispatch's own peak can be read afterwards."""
+    gc.collect()
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def high_water_mb() -> int:
+    """VmHWM of this process image. A spawned helper's ru_maxrss would not do: Linux carries
+    the parent's peak over the exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024)
+    return 0
+
+
+async def end_to_end(runtime: object, profile: Path | None) -> dict[str, float]:
     from app.core.runtime import Runtime
     from app.delivery.dispatcher import Dispatcher
     from app.delivery.jobs import make_pool
@@ -184,11 +209,20 @@ async def end_to_end(runtime: object, profile: Path | None) -> tuple[float, int,
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(profile)
+    helper_rss = 0
+    if dispatcher.renderer.executor is not None:  # ask the helpers themselves
+        executor, n = dispatcher.renderer.executor, dispatcher.renderer.processes
+        helper_rss = max(f.result() for f in [executor.submit(high_water_mb) for _ in range(4 * n)])
     dispatcher.close()  # helpers exit here, so their CPU time is counted below
     await pool.close()
     cpu_after = cpu_seconds()
-    cpu = sum(cpu_after) - sum(cpu_before)
-    return elapsed, report.sent, cpu
+    return {
+        "elapsed": elapsed,
+        "sent": report.sent,
+        "cpu": sum(cpu_after) - sum(cpu_before),
+        "worker_cpu": cpu_after[0] - cpu_before[0],
+        "helper_rss": helper_rss,
+    }
 
 
 async def bare_loop(runtime: object, messages: int, connections: int) -> tuple[float, float]:
@@ -246,7 +280,11 @@ def run_one(args: argparse.Namespace) -> dict[str, object]:
             )
             runtime = Runtime.create(settings, clock=FakeClock(SLOT - timedelta(hours=3)))
             timings = setup(runtime, args.employees)
-            elapsed, sent, cpu = asyncio.run(end_to_end(runtime, args.profile))
+            setup_rss = peak_rss_mb()
+            fresh = reset_high_water()
+            e2e = asyncio.run(end_to_end(runtime, args.profile))
+            dispatch_hwm = high_water_mb() if fresh else 0
+            elapsed, sent, cpu = e2e["elapsed"], int(e2e["sent"]), e2e["cpu"]
             assert sent == args.employees, f"sent {sent} of {args.employees}"
             bare, bare_cpu = asyncio.run(bare_loop(runtime, args.employees, args.concurrency))
             runtime.engine.dispose()
@@ -265,10 +303,13 @@ def run_one(args: argparse.Namespace) -> dict[str, object]:
         "dispatch_s": round(elapsed, 1),
         # CPU per e-mail (helpers included): what the rate would be on an idle, dedicated core.
         "cpu_ms_per_email": round(cpu / sent * 1000, 3),
+        "worker_cpu_ms_per_email": round(e2e["worker_cpu"] / sent * 1000, 3),
         "bare_cpu_ms_per_email": round(bare_cpu / args.employees * 1000, 3),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        # The largest helper process (and the sink), when rendering runs in helpers.
-        "peak_rss_child_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+        "peak_rss_after_setup_mb": setup_rss,  # import and planning: before any sending
+        # Reset after the setup (which also resets ru_maxrss): the dispatch on its own.
+        "dispatch_high_water_mb": dispatch_hwm,
+        "peak_rss_mb": max(setup_rss, peak_rss_mb()),  # the whole run, bare loop included
+        "helper_peak_rss_mb": e2e["helper_rss"],
         **{k: round(v, 1) for k, v in timings.items()},
     }
 
@@ -312,9 +353,13 @@ def describe(r: dict[str, object]) -> str:
         f"into {r['sink']}, render processes {r['render_processes']}\n"
         f"          end to end {r['end_to_end_per_s']}/s ({r['dispatch_s']} s), "
         f"bare aiosmtplib {r['bare_per_s']}/s, ratio {r['ratio']}\n"
-        f"          CPU per e-mail {r['cpu_ms_per_email']} ms (bare {r['bare_cpu_ms_per_email']} ms)\n"
-        f"          peak RSS {r['peak_rss_mb']} MB (ru_maxrss of the whole run; largest child "
-        f"{r['peak_rss_child_mb']} MB), "
+        f"          CPU per e-mail {r['cpu_ms_per_email']} ms, of which the worker process "
+        f"{r['worker_cpu_ms_per_email']} ms (bare {r['bare_cpu_ms_per_email']} ms)\n"
+        f"          peak RSS {r['peak_rss_mb']} MB for the whole run (ru_maxrss; "
+        f"{r['peak_rss_after_setup_mb']} MB by the end of import and planning), "
+        f"{r['dispatch_high_water_mb']} MB during the dispatch (VmHWM); "
+        f"each render helper {r['helper_peak_rss_mb']} MB (VmHWM)\n"
+        f"          "
         f"setup {r['setup_s']} s, planning {r['plan_s']} s"
     )
 

@@ -13,6 +13,7 @@ SQLite serialises writers: run one dispatcher per SQLite database (several are s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections import Counter
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from multiprocessing import get_context
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -47,6 +48,7 @@ MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=1)
 WRITE_RETRIES = 5  # a database blip while recording: wait and write again, then give up
+LINGER_SECONDS = 0.05  # results wait at most this long for a fuller flush
 
 
 def retry_delay(attempts: int, rng: random.Random = random.SystemRandom()) -> timedelta:
@@ -79,26 +81,20 @@ def claim_rows(
     session: Session, worker_id: str, now: datetime, limit: int, lease: timedelta
 ) -> dict[int, int]:
     """Claim up to `limit` due deliveries of running campaigns: {delivery id: campaign id}."""
-    due = or_(
-        and_(Delivery.status == DeliveryStatus.pending, Delivery.due_at <= now),
-        and_(Delivery.status == DeliveryStatus.sending, Delivery.lease_until < now),
-    )
-    candidates = (
-        select(Delivery.id)
-        .join(Campaign, Campaign.id == Delivery.campaign_id)
-        .where(due, Campaign.status == CampaignStatus.running)
-        .order_by(Delivery.due_at, Delivery.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(of=Delivery, skip_locked=True)
-    ids = list(session.scalars(candidates))
+    expired = and_(Delivery.status == DeliveryStatus.sending, Delivery.lease_until < now)
+    pending = and_(Delivery.status == DeliveryStatus.pending, Delivery.due_at <= now)
+    # Two queries, each walking the (status, due_at) index in order and stopping at `limit`:
+    # one with an OR, or a tie-break on id, would sort every due row of a large campaign for
+    # every batch. Rows of a dead worker come first: they have waited longest.
+    ids = _candidates(session, expired, Delivery.lease_until, limit)
+    if len(ids) < limit:
+        ids += _candidates(session, pending, Delivery.due_at, limit - len(ids))
     if not ids:
         return {}
     # The WHERE repeats the due condition, so a row another process took meanwhile is not taken.
     claimed = session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(ids), due)
+        .where(Delivery.id.in_(ids), or_(pending, expired))
         .values(
             status=DeliveryStatus.sending,
             claimed_by=worker_id,
@@ -109,6 +105,19 @@ def claim_rows(
         .execution_options(synchronize_session=False)
     )
     return {int(i): int(c) for i, c in claimed}
+
+
+def _candidates(session: Session, due: Any, order: Any, limit: int) -> list[int]:
+    query = (
+        select(Delivery.id)
+        .join(Campaign, Campaign.id == Delivery.campaign_id)
+        .where(due, Campaign.status == CampaignStatus.running)
+        .order_by(order)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=Delivery, skip_locked=True)
+    return list(session.scalars(query))
 
 
 def claim(
@@ -295,8 +304,9 @@ def _render_in_helper(ids: list[int], now: datetime) -> list[Outgoing]:
 
 
 class _Renderer:
-    """Renders claimed e-mails chunk by chunk and hands each over as soon as its chunk is done,
-    so sending starts after the first chunk rather than after the whole batch."""
+    """Renders claimed e-mails and hands them over as they are done. In helper processes a
+    batch is cut into chunks rendered side by side, and sending starts with the first chunk; on
+    a thread it is rendered in one go (a thread would only take turns with the event loop)."""
 
     CHUNK = 50
 
@@ -327,8 +337,7 @@ class _Renderer:
     ) -> None:
         """Put every e-mail on `out`, then None; what cannot be rendered goes to `broken`."""
         now = self.runtime.clock.now()
-        # One chunk at a time on a thread (threads only take turns here); processes in parallel.
-        turns = asyncio.Semaphore(max(1, 2 * self.processes))
+        turns = asyncio.Semaphore(max(1, 2 * self.processes))  # keep every helper busy
 
         async def one(chunk: list[int]) -> None:
             async with turns:
@@ -344,7 +353,7 @@ class _Renderer:
                 broken[missing] = "could not render: the employee or lesson is gone"
 
         try:
-            step = self.CHUNK
+            step = self.CHUNK if self.executor is not None else max(1, len(ids))
             await asyncio.gather(*(one(ids[i : i + step]) for i in range(0, len(ids), step)))
         finally:
             out.put_nowait(None)
@@ -383,9 +392,9 @@ def mark_broken(session: Session, worker_id: str, broken: dict[int, str]) -> Non
 
 
 class _Recorder:
-    """Writes results as they land, one transaction at a time, taking whatever accumulated
-    meanwhile (at most `flush_size`). `room` bounds sent-but-unwritten results: a lane takes
-    a permit before it sends and the permit comes back once the result is committed."""
+    """Writes results as they land, one transaction at a time: a flush of `flush_size`, or
+    whatever has come in after LINGER_SECONDS. `room` bounds sent-but-unwritten results: a lane
+    takes a permit before it sends and the permit comes back once the result is committed."""
 
     def __init__(
         self,
@@ -398,29 +407,40 @@ class _Recorder:
         self.pending: list[SendResult] = []
         self.error: BaseException | None = None
         self._wake = asyncio.Event()
+        self._full = asyncio.Event()
         self._closing = False
         self._task = asyncio.create_task(self._run())
 
     def add(self, result: SendResult) -> None:
         self.pending.append(result)
         self._wake.set()
+        if len(self.pending) >= self.flush_size:
+            self._full.set()
 
     async def _run(self) -> None:
-        while not (self._closing and not self.pending):
-            await self._wake.wait()
-            self._wake.clear()
-            while self.pending and self.error is None:
-                batch = self.pending[: self.flush_size]
-                del self.pending[: len(batch)]
-                try:
-                    await self._write(batch)
-                except Exception as exc:
-                    self.error = exc
-                    for _ in range(self.permits):  # wake the lanes so they see the error
-                        self.room.release()
+        while self.error is None:
+            if not self.pending:
+                if self._closing:
                     return
-                for _ in batch:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            if len(self.pending) < self.flush_size and not self._closing:
+                # A moment for more results: one transaction for many, not one for each.
+                self._full.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._full.wait(), LINGER_SECONDS)
+            batch = self.pending[: self.flush_size]
+            del self.pending[: len(batch)]
+            try:
+                await self._write(batch)
+            except Exception as exc:
+                self.error = exc
+                for _ in range(self.permits):  # wake the lanes so they see the error
                     self.room.release()
+                return
+            for _ in batch:
+                self.room.release()
 
     async def _write(self, batch: list[SendResult]) -> None:
         for attempt in range(WRITE_RETRIES):
@@ -436,6 +456,7 @@ class _Recorder:
     async def close(self) -> None:
         self._closing = True
         self._wake.set()
+        self._full.set()
         await self._task
         if self.error is not None:
             raise self.error
