@@ -154,6 +154,11 @@ def t(language: str, key: str, **params: object) -> str:
     return text.format(**params) if params else text
 
 
+def month_names(language: str = "sv") -> list[str]:
+    """January to December in the language, lower case as Swedish writes them."""
+    return list(_MONTHS[normalize_language(language)])
+
+
 def format_date(d: date, language: str) -> str:
     """A date as people write it: "måndag 5 januari 2026" / "Monday 5 January 2026"."""
     code = normalize_language(language)

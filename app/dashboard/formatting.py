@@ -5,25 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from app.core.i18n import month_names
+
 # A non-breaking space keeps "72 %" and "1 234" on one line.
 NBSP = "\u00a0"
 NO_VALUE = "–"
 _WEEKDAYS = ("mån", "tis", "ons", "tors", "fre", "lör", "sön")
 _MONTHS = ("jan", "feb", "mars", "apr", "maj", "juni", "juli", "aug", "sep", "okt", "nov", "dec")
-_MONTHS_LONG = (
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
+_MONTHS_LONG = tuple(month_names("sv"))
 
 
 def number(value: int) -> str:

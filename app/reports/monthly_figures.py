@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Enrollment
+from app.core.i18n import month_names
 from app.delivery.models import Delivery
 from app.learning.models import RetiredReason, ReviewCard
 from app.reports.service import sent_deliveries
@@ -18,20 +19,7 @@ from app.tracking.models import Answer
 from app.xapi.sources import Cursor, Window, completions
 from app.xapi.vocab import Kind
 
-MONTHS = [
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-]
+MONTHS = month_names("sv")
 
 
 def first_weekday(year: int, month: int) -> date:
