@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import typer
 from rich.console import Console
@@ -37,10 +36,9 @@ console = Console(stderr=True)
 
 
 def _logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every tick
+    from app.core.logging import configure_logging
+
+    configure_logging()  # JSON lines; addresses hashed, tokens stripped
 
 
 @cli.command()
@@ -74,6 +72,7 @@ def serve(
         port=port or runtime.settings.port,
         log_level="info",
         access_log=False,  # access logs would carry the tokens in lesson links
+        log_config=None,  # keep our JSON formatter for uvicorn's own logs
     )
 
 
