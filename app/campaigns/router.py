@@ -1,10 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from email.utils import parseaddr
 from typing import Any
 
-import aiosmtplib
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
@@ -24,6 +22,8 @@ from app.campaigns.schemas import (
 from app.core.clock import Clock
 from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.errors import ProblemError
+from app.delivery.compose import Outgoing
+from app.delivery.smtp import Outcome, SmtpPool
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
@@ -122,27 +122,28 @@ async def test_send(
     """Send one lesson e-mail to an address now, to check how it looks in a real inbox."""
     campaign = service.get_campaign(session, campaign_id)
     message = test_message(session, settings, campaign, body.lesson, str(body.email), clock.now())
-    target = settings.smtp
+    # The same pool as the dispatcher: same TLS, CA file, AUTH and error reading.
+    pool = SmtpPool(
+        settings.smtp,
+        mail_from=settings.mail_from,
+        concurrency=1,
+        timeout=settings.smtp_timeout_seconds,
+        ca_file=settings.smtp_ca_file,
+    )
+    mid = str(message["Message-ID"])
     try:
-        await aiosmtplib.send(
-            message,
-            sender=parseaddr(settings.mail_from)[1],
-            recipients=[str(body.email)],
-            hostname=target.host,
-            port=target.port,
-            username=target.username,
-            password=target.password,
-            use_tls=target.use_tls,
-            start_tls=target.start_tls if not target.use_tls else False,
-            timeout=settings.smtp_timeout_seconds,
-        )
-    except (aiosmtplib.SMTPException, OSError) as exc:
+        result = await pool.send(Outgoing(0, str(body.email), message.as_bytes(), mid))
+    finally:
+        await pool.close()
+    if result.outcome is not Outcome.sent:
         raise ProblemError(
-            502, "The mail relay did not accept the message", f"{target.label}: {exc}"
-        ) from None
+            502,
+            "The mail relay did not accept the message",
+            f"{settings.smtp.label}: {result.error}",
+        )
     # The lesson, never the address it went to.
     _audit(session, key, "test_send", campaign.id, clock, rows=1, detail={"lesson": body.lesson})
-    return TestSendOut(sent_to=str(body.email), message_id=str(message["Message-ID"]))
+    return TestSendOut(sent_to=str(body.email), message_id=mid)
 
 
 def _audit(

@@ -138,3 +138,20 @@ def test_test_send_reaches_a_real_smtp_server(
         headers=editor_headers,
     )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "email"
+
+
+def test_test_send_says_when_the_relay_refuses(
+    client: TestClient, synced: Runtime, editor_headers: dict, smtp_sink
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.smtp_server import FaultyHandler
+
+    faulty = FaultyHandler(reject={"nobody@kommun.example"})
+    smtp_sink.controller.handler = smtp_sink.handler = faulty
+    campaign = client.post("/api/v1/campaigns", json=BODY, headers=editor_headers).json()
+    response = client.post(
+        f"/api/v1/campaigns/{campaign['id']}/test-send",
+        json={"email": "nobody@kommun.example"},
+        headers=editor_headers,
+    )
+    assert response.status_code == 502
+    assert "550" in response.json()["detail"]
