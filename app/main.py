@@ -9,8 +9,16 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.core.errors import install_error_handlers, problem_responses
+from app.api import include_api
+from app.core.errors import install_error_handlers
+from app.core.health import router as health
+from app.core.metrics import registry_for
 from app.core.runtime import Runtime
+from app.dashboard.router import router as dashboard
+from app.delivery.devinbox import router as devinbox
+from app.outbox.metrics import OutboxCollector
+from app.tracking.router import install as install_public_pages
+from app.worker import BackgroundServices
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Request bodies: the staff list upload is the largest (its own check says so in Swedish; this
@@ -28,7 +36,6 @@ def create_app(runtime: Runtime | None = None, *, background: bool = False) -> F
         if not background:
             yield
             return
-        from app.delivery.jobs import BackgroundServices
 
         services = BackgroundServices(runtime)
         await services.start()
@@ -50,6 +57,7 @@ def create_app(runtime: Runtime | None = None, *, background: bool = False) -> F
     app.state.session_factory = runtime.session_factory
     app.state.clock = runtime.clock
     app.state.services = None
+    app.state.metrics = registry_for(OutboxCollector(runtime.session_factory, runtime.clock))
     install_error_handlers(app, max_body=MAX_BODY_BYTES, body_limits=PUBLIC_BODY_LIMITS)
     _include_routers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -57,22 +65,7 @@ def create_app(runtime: Runtime | None = None, *, background: bool = False) -> F
 
 
 def _include_routers(app: FastAPI) -> None:
-    from app.audit.router import router as audit
-    from app.auth.router import router as api_keys
-    from app.campaigns.router import router as campaigns
-    from app.core.health import router as health
-    from app.dashboard.router import router as dashboard
-    from app.delivery.devinbox import router as devinbox
-    from app.employees.router import router as employees
-    from app.learning.router import router as learning
-    from app.lessons.router import router as lessons
-    from app.reports.router import router as reports
-    from app.tracking.router import install as install_public_pages
-
-    # Every admin route documents the problem+json shape of its errors.
-    errors = problem_responses()
-    for router in (employees, lessons, campaigns, learning, reports, api_keys, audit):
-        app.include_router(router, prefix="/api/v1", responses=errors)
+    include_api(app)
     install_public_pages(app)
     app.include_router(dashboard)
     app.include_router(devinbox)

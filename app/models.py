@@ -1,14 +1,14 @@
 """Every model, imported in one place so metadata is complete for Alembic and tests."""
 
-from app.audit.models import AuditEntry
-from app.auth.models import ApiKey
+from app.auth.models import ApiKey, AuditEntry
 from app.campaigns.models import Campaign, Enrollment
 from app.core.db import Base
-from app.delivery.models import Delivery
+from app.delivery.models import RateBucket
 from app.employees.models import Employee
 from app.learning.models import ReviewCard, ReviewLog
 from app.lessons.models import Course, Lesson, LessonVersion
-from app.privacy.models import CampaignAggregate
+from app.outbox.models import Delivery
+from app.reports.models import CampaignAggregate
 from app.tracking.models import Answer, Event
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "Event",
     "Lesson",
     "LessonVersion",
+    "RateBucket",
     "ReviewCard",
     "ReviewLog",
 ]

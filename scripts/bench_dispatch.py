@@ -190,10 +190,10 @@ def high_water_mb() -> int:
 async def end_to_end(runtime: object, profile: Path | None) -> dict[str, float]:
     from app.core.runtime import Runtime
     from app.delivery.dispatcher import Dispatcher
-    from app.delivery.jobs import make_pool
+    from app.delivery.transport import make_transport
 
     assert isinstance(runtime, Runtime)
-    pool = make_pool(runtime)
+    pool = make_transport(runtime.settings)
     dispatcher = Dispatcher(runtime, pool, "bench")
     await dispatcher.start()  # helper processes, if any, are started before the clock runs
     profiler = None
@@ -232,7 +232,7 @@ async def bare_loop(runtime: object, messages: int, connections: int) -> tuple[f
 
     from app.core.runtime import Runtime
     from app.delivery.compose import compose_batch
-    from app.delivery.models import Delivery
+    from app.outbox.models import Delivery
 
     assert isinstance(runtime, Runtime)
     with runtime.session_factory() as session:

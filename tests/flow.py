@@ -12,7 +12,8 @@ from html.parser import HTMLParser
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
 from app.delivery.dispatcher import Dispatcher, DispatchReport
-from app.delivery.jobs import make_pool, plan_once
+from app.delivery.jobs import plan_once
+from app.delivery.transport import make_transport
 from app.lessons.service import sync_from_settings
 
 BROWSER_UA = (
@@ -32,7 +33,7 @@ def tick(runtime: Runtime) -> DispatchReport:
     plan_once(runtime)
 
     async def send() -> DispatchReport:
-        pool = make_pool(runtime)
+        pool = make_transport(runtime.settings)
         try:
             return await Dispatcher(runtime, pool, "test-worker").drain()
         finally:

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base
+from app.core.db import Base, JSONType
 
 
 class Role(StrEnum):
@@ -26,3 +27,20 @@ class ApiKey(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """Who changed or exported what, when, and how many rows: readable by admins."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(200))  # "key 1a2b3c4d (Anna)", "cli (root)", "system"
+    action: Mapped[str] = mapped_column(
+        String(64), index=True
+    )  # e.g. "employees.import", "export.completion"
+    target: Mapped[str] = mapped_column(String(200), default="")  # e.g. "campaign 3"
+    rows: Mapped[int | None]
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType(), default=dict)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.service import record_audit
+from app.auth.audit import record_audit
 from app.auth.models import ApiKey, Role
 
 KEY_PREFIX = "nl_"

@@ -6,7 +6,7 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, insert, literal, select
+from sqlalchemy import func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, CampaignStatus, Enrollment, EnrollmentStatus
@@ -21,12 +21,8 @@ from app.campaigns.schemas import (
     ScheduleOut,
 )
 from app.core.errors import ProblemError
-from app.delivery.models import Delivery, DeliveryStatus
 from app.employees.models import Employee
-from app.learning.service import retire_all
 from app.lessons.models import Course, Lesson
-from app.privacy.models import CampaignAggregate
-from app.tracking.models import Answer
 
 # Which actions each status allows; anything else is a 409 that says what is possible.
 TRANSITIONS: dict[str, tuple[set[CampaignStatus], CampaignStatus]] = {
@@ -37,6 +33,8 @@ TRANSITIONS: dict[str, tuple[set[CampaignStatus], CampaignStatus]] = {
         {CampaignStatus.draft, CampaignStatus.running, CampaignStatus.paused},
         CampaignStatus.cancelled,
     ),
+    # The planner, when the last slot has passed and every question has retired.
+    "finish": ({CampaignStatus.running}, CampaignStatus.finished),
 }
 
 
@@ -105,10 +103,18 @@ def create_campaign(session: Session, body: CampaignCreate, now: datetime) -> Ca
     return campaign
 
 
-def get_campaign(session: Session, campaign_id: int) -> Campaign:
+def get_campaign(session: Session, campaign_id: int, *, parameter: str | None = None) -> Campaign:
+    """The campaign, or a 404 problem; `parameter` names the query parameter that gave the id."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise ProblemError(404, "Not Found", f"No campaign with id {campaign_id}")
+        if parameter is None:
+            raise ProblemError(404, "Not Found", f"No campaign with id {campaign_id}")
+        raise ProblemError(
+            404,
+            "Not Found",
+            f"No campaign with id {campaign_id} (parameter '{parameter}').",
+            errors=[{"field": parameter, "message": f"unknown campaign {campaign_id}"}],
+        )
     return campaign
 
 
@@ -141,6 +147,8 @@ def update_campaign(
 def transition(
     session: Session, campaign: Campaign, action: str, now: datetime, reason: str = ""
 ) -> None:
+    """The campaign state machine: the one place a campaign's status changes. Its consequences
+    for the outbox and the review cards are added by app.delivery.lifecycle.change_status."""
     allowed, target = TRANSITIONS[action]
     if campaign.status not in allowed:
         possible = [a for a, (src, _) in TRANSITIONS.items() if campaign.status in src]
@@ -158,26 +166,11 @@ def transition(
             raise ProblemError(409, "Conflict", "The course has no lessons; sync the lessons first")
         campaign.started_at = now
         enroll_audience(session, campaign, now)
-    if action in ("pause", "cancel"):
-        # Unsent e-mails are dropped, not held: on resume the next slot carries the same lesson.
-        drop_pending_deliveries(session, campaign.id)
-    if action == "cancel":
-        retire_all(session, campaign.id, now)  # the campaign has ended for its questions too
     if action == "resume":
         campaign.planned_slot_at = None  # plan the current slot again for those who missed it
     campaign.status = target
     campaign.status_reason = reason
     campaign.updated_at = now
-
-
-def drop_pending_deliveries(
-    session: Session, campaign_id: int, before: datetime | None = None
-) -> int:
-    condition = and_(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.pending)
-    if before is not None:
-        condition = and_(condition, Delivery.slot_at < before)
-    result = session.execute(delete(Delivery).where(condition))
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def enroll_audience(session: Session, campaign: Campaign, now: datetime) -> int:
@@ -201,46 +194,9 @@ def enroll_audience(session: Session, campaign: Campaign, now: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def campaign_counts(session: Session, campaign_id: int) -> CampaignCounts:
-    frozen = session.get(CampaignAggregate, campaign_id)
-    if frozen is not None:  # per-person data deleted after the retention period: totals remain
-        return CampaignCounts(
-            enrolled=frozen.enrolled,
-            sent=frozen.emails_sent,
-            failed=frozen.emails_failed,
-            pending=0,
-            answered=frozen.emails_answered,
-            opted_out=frozen.opted_out,
-        )
-    by_status = dict(
-        session.execute(
-            select(Delivery.status, func.count())
-            .where(Delivery.campaign_id == campaign_id)
-            .group_by(Delivery.status)
-        ).all()
-    )
-    enrolled, opted_out = session.execute(
-        select(
-            func.count(),
-            func.count().filter(Enrollment.status == EnrollmentStatus.opted_out),
-        ).where(Enrollment.campaign_id == campaign_id)
-    ).one()
-    answered = session.scalar(
-        select(func.count(func.distinct(Answer.delivery_id)))
-        .join(Delivery, Delivery.id == Answer.delivery_id)
-        .where(Delivery.campaign_id == campaign_id)
-    )
-    return CampaignCounts(
-        enrolled=enrolled,
-        sent=by_status.get(DeliveryStatus.sent, 0),
-        failed=by_status.get(DeliveryStatus.failed, 0),
-        pending=by_status.get(DeliveryStatus.pending, 0) + by_status.get(DeliveryStatus.sending, 0),
-        answered=answered or 0,
-        opted_out=opted_out,
-    )
-
-
-def to_out(session: Session, campaign: Campaign, now: datetime, *, counts: bool) -> CampaignOut:
+def to_out(
+    session: Session, campaign: Campaign, now: datetime, counts: CampaignCounts | None
+) -> CampaignOut:
     course_slug = session.scalar(select(Course.slug).where(Course.id == campaign.course_id))
     schedule = schedule_of(campaign)
     running = campaign.status in (
@@ -273,6 +229,6 @@ def to_out(session: Session, campaign: Campaign, now: datetime, *, counts: bool)
         "created_at": campaign.created_at,
         "started_at": campaign.started_at,
         "next_slot_at": schedule.next_slot(now) if running else None,
-        "counts": campaign_counts(session, campaign.id) if counts else None,
+        "counts": counts,
     }
     return CampaignOut(**data)

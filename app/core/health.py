@@ -48,5 +48,5 @@ def readyz(request: Request) -> dict[str, str] | JSONResponse:
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
     """Prometheus: this process's sending, and the outbox depth of its database."""
-    body = exposition(request.app.state.session_factory, request.app.state.clock)
+    body = exposition(request.app.state.metrics)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -8,15 +8,10 @@ No label ever carries an address or a token.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session, sessionmaker
-
-from app.core.clock import Clock
 
 PROCESS = CollectorRegistry()
 
@@ -48,53 +43,6 @@ for reason in ("4xx", "5xx", "connection"):
     EMAILS_FAILED.labels(reason)  # show zeros from the start: rate() needs a first sample
 
 
-class OutboxCollector(Collector):
-    """Outbox depth and the age of the oldest e-mail that is due but not sent yet."""
-
-    def __init__(self, session_factory: sessionmaker[Session], clock: Clock) -> None:
-        self.session_factory = session_factory
-        self.clock = clock
-
-    def collect(self) -> Iterator[Metric]:
-        from app.delivery.models import Delivery, DeliveryStatus
-
-        now = self.clock.now()
-        due = (Delivery.status == DeliveryStatus.pending) & (Delivery.due_at <= now)
-        with self.session_factory() as session:
-            pending, sending, due_count, oldest = session.execute(
-                select(
-                    func.count(case((Delivery.status == DeliveryStatus.pending, 1))),
-                    func.count(case((Delivery.status == DeliveryStatus.sending, 1))),
-                    func.count(case((due, 1))),
-                    func.min(case((due, Delivery.due_at))),
-                ).where(Delivery.status.in_([DeliveryStatus.pending, DeliveryStatus.sending]))
-            ).one()
-        depth = GaugeMetricFamily(
-            "nanolearn_outbox_depth", "E-mails in the outbox, by status.", labels=["status"]
-        )
-        depth.add_metric(["pending"], pending)
-        depth.add_metric(["sending"], sending)
-        yield depth
-        yield GaugeMetricFamily(
-            "nanolearn_outbox_due", "Pending e-mails whose time has come.", value=due_count
-        )
-        yield GaugeMetricFamily(
-            "nanolearn_outbox_oldest_due_age_seconds",
-            "How long the oldest due e-mail has waited (0 when none waits).",
-            value=_age(now, oldest),
-        )
-
-
-def _age(now: datetime, oldest: datetime | str | None) -> float:
-    if oldest is None:
-        return 0.0
-    if isinstance(oldest, str):  # SQLite returns MIN() of a CASE as text
-        oldest = datetime.fromisoformat(oldest)
-    if oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=UTC)
-    return max(0.0, (now - oldest).total_seconds())
-
-
 class _Forward(Collector):
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
@@ -103,13 +51,14 @@ class _Forward(Collector):
         yield from self.registry.collect()
 
 
-def registry_for(session_factory: sessionmaker[Session], clock: Clock) -> CollectorRegistry:
-    """This process's metrics plus the outbox of the database it uses."""
+def registry_for(*collectors: Collector) -> CollectorRegistry:
+    """This process's metrics plus `collectors` (figures read from the shared database)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Forward(PROCESS))
-    registry.register(OutboxCollector(session_factory, clock))
+    for collector in collectors:
+        registry.register(collector)
     return registry
 
 
-def exposition(session_factory: sessionmaker[Session], clock: Clock) -> bytes:
-    return generate_latest(registry_for(session_factory, clock))
+def exposition(registry: CollectorRegistry) -> bytes:
+    return generate_latest(registry)

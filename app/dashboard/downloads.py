@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.auth.models import ApiKey
 from app.campaigns.models import Campaign
 from app.core.config import Settings
-from app.learning.metrics import learning_report
 from app.reports.download import ExportRequest, prepare_export, stream_export
 from app.reports.export import CsvSeparator, ExportFormat
+from app.reports.learning import learning_report
 from app.reports.tables import ReportBy
 
 

@@ -14,8 +14,8 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from app.core.headers import SECURITY_HEADERS
+from app.core.templates import TEMPLATES_DIR
 from app.dashboard.auth import LOGIN_PATH, LoginRequired, clear_session_cookie
-from app.delivery.render import TEMPLATES_DIR
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 

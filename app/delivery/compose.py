@@ -3,30 +3,31 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, Enrollment
 from app.core.config import Settings
+from app.core.links import Links
 from app.core.tokens import message_id
-from app.delivery.links import Links
 from app.delivery.mime import build_message_bytes
-from app.delivery.models import Delivery
-from app.delivery.render import (
-    EmailContent,
+from app.delivery.render import EmailContent, RenderedEmail, render_email
+from app.employees.models import Employee
+from app.lessons.content import (
     LessonContent,
     QuestionContent,
-    RenderedEmail,
-    render_email,
+    VersionedLesson,
+    lesson_content,
+    load_versions,
+    question_content,
 )
-from app.employees.models import Employee
-from app.lessons.models import Course, Lesson, LessonVersion
+from app.lessons.models import Course
+from app.outbox.models import Delivery, delivery_items
 
 # Placeholders a shared rendering carries until one person's values replace them: plain
 # letters, so escaping, Markdown and CSS inlining leave them as they are.
@@ -40,62 +41,6 @@ class Outgoing:
     recipient: str
     data: bytes  # serialised here, off the event loop, so sending only moves bytes
     message_id: str
-
-
-@dataclass(frozen=True)
-class VersionedLesson:
-    key: str
-    version: LessonVersion
-
-
-def lesson_content(item: VersionedLesson) -> LessonContent:
-    v = item.version
-    return LessonContent(
-        key=item.key,
-        title=v.title,
-        key_point=v.key_point,
-        body_md=v.body_md,
-        what_you_do=v.what_you_do,
-        read_more_url=v.read_more_url,
-        read_more_title=v.read_more_title,
-        sources=[str(s) for s in v.sources],
-    )
-
-
-def question_content(item: VersionedLesson, links: Links, *, is_review: bool) -> QuestionContent:
-    v = item.version
-    return QuestionContent(
-        lesson_key=item.key,
-        lesson_title=v.title,
-        question=v.question,
-        options=list(v.options),
-        answer_urls=[links.answer(item.key, i) for i in range(len(v.options))],
-        is_review=is_review,
-        original_lesson_url=links.view(item.key) if is_review else None,
-    )
-
-
-def load_versions(
-    session: Session, pairs: Iterable[tuple[int, str]]
-) -> dict[tuple[int, str], VersionedLesson]:
-    wanted = set(pairs)
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(Lesson.key, LessonVersion)
-        .join(Lesson, Lesson.id == LessonVersion.lesson_id)
-        .where(tuple_(LessonVersion.lesson_id, LessonVersion.content_hash).in_(list(wanted)))
-    ).all()
-    return {(v.lesson_id, v.content_hash): VersionedLesson(key, v) for key, v in rows}
-
-
-def delivery_items(delivery: Delivery) -> list[tuple[int, str, bool]]:
-    """(lesson id, content hash, is_review) for every question the e-mail carries, lesson first."""
-    items: list[tuple[int, str, bool]] = []
-    if delivery.lesson_id is not None and delivery.lesson_hash is not None:
-        items.append((delivery.lesson_id, delivery.lesson_hash, False))
-    items.extend((int(r["lesson_id"]), str(r["hash"]), True) for r in delivery.review_items)
-    return items
 
 
 def email_content(

@@ -17,11 +17,13 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, CampaignStatus, Enrollment, EnrollmentStatus
-from app.campaigns.service import drop_pending_deliveries, enroll_audience, schedule_of
-from app.delivery.models import Delivery, DeliveryStatus
+from app.campaigns.service import enroll_audience, schedule_of
+from app.delivery.lifecycle import change_status
 from app.employees.models import Employee
-from app.learning.service import due_cards, make_cards_for_sent_lessons, mark_offered, retire_all
+from app.learning.service import due_cards, make_cards_for_sent_lessons, mark_offered
 from app.lessons.models import Lesson
+from app.outbox.models import Delivery, DeliveryStatus
+from app.outbox.state import drop_pending
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +45,7 @@ def plan_due(session: Session, now: datetime) -> PlanReport:
     for campaign in campaigns:
         schedule = schedule_of(campaign)
         if schedule.ended(now):
-            drop_pending_deliveries(session, campaign.id)
-            retire_all(session, campaign.id, now)
-            campaign.status = CampaignStatus.finished
-            campaign.status_reason = "The end date has passed."
-            campaign.updated_at = now
+            change_status(session, campaign, "finish", now, reason="The end date has passed.")
             report.finished.append(campaign.id)
             continue
         slot = schedule.latest_slot(now)
@@ -64,7 +62,7 @@ def plan_due(session: Session, now: datetime) -> PlanReport:
 
 def plan_slot(session: Session, campaign: Campaign, slot: datetime, now: datetime) -> int:
     """Write the outbox rows for one slot; returns how many e-mails were planned."""
-    drop_pending_deliveries(session, campaign.id, before=slot)
+    drop_pending(session, campaign.id, before=slot)
     schedule = schedule_of(campaign)
     # Planned late (service was down)? Send now if still inside the window, else when it opens;
     # but when that day has a slot of its own, that slot carries the lesson: no double e-mail.

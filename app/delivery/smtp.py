@@ -7,9 +7,7 @@ import logging
 import ssl
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from email.utils import parseaddr
-from enum import StrEnum
 from pathlib import Path
 
 import aiosmtplib
@@ -17,34 +15,9 @@ import aiosmtplib
 from app.core import metrics
 from app.core.config import SmtpTarget
 from app.delivery.compose import Outgoing
+from app.outbox.results import Outcome, SendResult
 
 log = logging.getLogger(__name__)
-
-
-class Outcome(StrEnum):
-    sent = "sent"
-    temporary = "temporary"  # 4xx, dropped connection, timeout: try again later
-    permanent = "permanent"  # 5xx for this address: never try again
-    # The relay refuses us, not the address: our sender (5xx on MAIL FROM), our login, our
-    # TLS settings. Every e-mail would fail the same way, so the campaign pauses and says why.
-    blocked = "blocked"
-    skipped = "skipped"  # not attempted: its campaign was paused while the batch was sending
-
-
-@dataclass(frozen=True)
-class SendResult:
-    delivery_id: int
-    outcome: Outcome
-    message_id: str
-    error: str = ""
-    code: int | None = None
-
-    @property
-    def reason(self) -> str:
-        """For metrics: 4xx, 5xx or connection (no reply at all)."""
-        if self.code is None:
-            return "connection"
-        return "5xx" if self.code >= 500 else "4xx"
 
 
 class RelayRefused(Exception):
@@ -114,6 +87,10 @@ class SmtpPool:
         self.timeout = timeout
         self.tls = tls_context(ca_file)
         self._idle: asyncio.Queue[aiosmtplib.SMTP | None] | None = None
+
+    @property
+    def label(self) -> str:
+        return self.target.label
 
     def _queue(self) -> asyncio.Queue[aiosmtplib.SMTP | None]:
         if self._idle is None:

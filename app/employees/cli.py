@@ -1,5 +1,5 @@
-"""`nanolearn employees import FILE`: load the staff list from CSV or Excel; `erase ID` and
-`export ID` fulfil GDPR erasure and access requests."""
+"""`nanolearn employees import FILE`: load the staff list from CSV or Excel. (`erase ID` and
+`export ID`, the GDPR requests, are in app.privacy.cli under the same command group.)"""
 
 from __future__ import annotations
 
@@ -27,9 +27,8 @@ from app.employees.importer import (
     read_xlsx,
     validate_table,
 )
-from app.employees.schemas import EmployeeExport, ImportMode
+from app.employees.schemas import ImportMode
 from app.employees.service import ImportResult, import_parsed
-from app.privacy.service import erase_employee, export_employee
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -73,49 +72,6 @@ def import_command(
     _report(result)
     if result.errors:
         raise typer.Exit(1)
-
-
-@app.command()
-def erase(
-    employee_id: int = typer.Argument(..., help="The employee's id (GET /employees)."),
-    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
-) -> None:
-    """Erase one person: name, address, number and activity go; anonymous counts stay."""
-    if not yes:
-        typer.confirm(f"Radera anställd {employee_id} för gott? Det går inte att ångra", abort=True)
-    runtime = Runtime.create()
-    try:
-        with session_scope(runtime.session_factory) as session:
-            report = erase_employee(session, employee_id, now=runtime.clock.now(), actor=None)
-    except ProblemError as exc:
-        _fail(exc.detail)
-    finally:
-        runtime.engine.dispose()
-    removed = sum(report.deleted.values())
-    kept = sum(report.anonymised.values())
-    console.print(
-        f"Anställd {employee_id} är raderad: {removed} rader borttagna, "
-        f"{kept} rader kvar utan identitet (för kampanjernas och rapporternas antal)."
-    )
-
-
-@app.command()
-def export(
-    employee_id: int = typer.Argument(..., help="The employee's id (GET /employees)."),
-    output: Path = typer.Option(..., "--output", "-o", help="JSON file to write."),
-) -> None:
-    """Write everything stored about one person to a JSON file (GDPR right of access)."""
-    runtime = Runtime.create()
-    try:
-        with session_scope(runtime.session_factory) as session:
-            data = export_employee(session, employee_id, now=runtime.clock.now(), actor=None)
-            text = EmployeeExport.model_validate(data).model_dump_json(indent=2)
-    except ProblemError as exc:
-        _fail(exc.detail)
-    finally:
-        runtime.engine.dispose()
-    output.write_text(text + "\n", encoding="utf-8")
-    console.print(f"Skrev allt om anställd {employee_id} till {output}")
 
 
 def _read_file(file: Path) -> bytes:

@@ -1,27 +1,25 @@
-"""Employees API: import the staff list, list, view, edit, export (GDPR access) and delete."""
+"""Employees API: import the staff list, list, view and edit. Export (GDPR access) and
+deactivation or erasure are personal-data requests: app.privacy.router."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi import APIRouter, File, Query, UploadFile
 
-from app.auth.deps import AdminKey, EditorKey, ReaderKey
+from app.auth.deps import EditorKey, ReaderKey
 from app.core.deps import ClockDep, SessionDep
 from app.core.errors import ProblemError
 from app.employees import service
 from app.employees.importer import MAX_FILE_BYTES, UnsupportedFileError, parse_file
 from app.employees.schemas import (
     MAX_PAGE_SIZE,
-    EmployeeDeletion,
-    EmployeeExport,
     EmployeeList,
     EmployeeOut,
     EmployeePatch,
     ImportMode,
     ImportResultOut,
 )
-from app.privacy.service import erase_employee, export_employee
 
 router = APIRouter(tags=["employees"])
 
@@ -119,39 +117,3 @@ def update_employee(
     """Change an employee's name, e-mail, department, number or active status."""
     employee = service.update_employee(session, employee_id, patch, clock.now(), actor=key)
     return EmployeeOut.model_validate(employee)
-
-
-@router.get("/employees/{employee_id}/export", response_model=EmployeeExport, responses=GONE)
-def export(
-    key: AdminKey, session: SessionDep, clock: ClockDep, response: Response, employee_id: int
-) -> EmployeeExport:
-    """Everything stored about one person, for a GDPR access request (audited)."""
-    data = export_employee(session, employee_id, now=clock.now(), actor=key)
-    response.headers["Content-Disposition"] = f'attachment; filename="anstalld-{employee_id}.json"'
-    return EmployeeExport.model_validate(data)
-
-
-@router.delete("/employees/{employee_id}", response_model=EmployeeDeletion, responses=GONE)
-def delete_employee(
-    key: AdminKey,
-    session: SessionDep,
-    clock: ClockDep,
-    employee_id: int,
-    erase: Annotated[
-        bool, Query(description="Erase the identity and activity (GDPR); else only deactivate")
-    ] = False,
-) -> EmployeeDeletion:
-    """Deactivate an employee, or with erase=true erase them and keep anonymous counts."""
-    now = clock.now()
-    if not erase:
-        employee = service.deactivate_employee(session, employee_id, now, actor=key)
-        at = employee.deactivated_at or now
-        return EmployeeDeletion(id=employee_id, action="deactivated", at=at)
-    report = erase_employee(session, employee_id, now=now, actor=key)
-    return EmployeeDeletion(
-        id=employee_id,
-        action="erased",
-        at=report.erased_at,
-        deleted=report.deleted,
-        anonymised=report.anonymised,
-    )

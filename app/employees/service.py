@@ -12,13 +12,13 @@ from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.audit.service import record_audit
+from app.auth.audit import record_audit
 from app.auth.models import ApiKey
 from app.core.errors import ProblemError
 from app.employees.importer import HEADER_FIELD, LABELS, EmployeeRow, ParsedFile, RowError
 from app.employees.models import Employee
+from app.employees.people import audit_target, person_or_problem
 from app.employees.schemas import EmployeePatch, ImportMode
-from app.privacy.people import audit_target, person_or_problem
 
 # Fields an import row may change; empty cells in the file never overwrite stored values.
 IMPORTED_FIELDS = ("email", "first_name", "last_name", "department", "employee_number")

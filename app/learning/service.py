@@ -16,18 +16,17 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import exists, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
-from app.delivery.models import Delivery, DeliveryStatus
 from app.learning.fsrs_schedule import review
 from app.learning.models import RetiredReason, ReviewCard, ReviewLog
 from app.lessons.models import Lesson
-from app.tracking.models import Answer
+from app.outbox.models import Delivery, DeliveryStatus
 
 
 @dataclass(frozen=True)
@@ -185,7 +184,24 @@ def _card_for(session: Session, delivery: Delivery, lesson_id: int, now: datetim
     return card
 
 
-def record_review(session: Session, delivery: Delivery, answer: Answer, now: datetime) -> ReviewLog:
+class AnswerFacts(Protocol):
+    """What a review needs of a recorded answer (app.tracking's Answer has these)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def lesson_id(self) -> int: ...
+    @property
+    def answered_at(self) -> datetime: ...
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def correct(self) -> bool: ...
+
+
+def record_review(
+    session: Session, delivery: Delivery, answer: AnswerFacts, now: datetime
+) -> ReviewLog:
     """Log the answer on its card and, when it counts, move the card's FSRS schedule."""
     campaign = session.get(Campaign, delivery.campaign_id)
     assert campaign is not None

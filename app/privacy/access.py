@@ -13,14 +13,13 @@ from typing import Any
 from sqlalchemy import Select, inspect, select
 from sqlalchemy.orm import Session
 
-from app.audit.models import AuditEntry
-from app.audit.service import record_audit
-from app.auth.models import ApiKey
+from app.auth.audit import record_audit
+from app.auth.models import ApiKey, AuditEntry
 from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
-from app.delivery.models import Delivery
+from app.employees.people import audit_target, person_or_problem
 from app.learning.models import ReviewCard, ReviewLog
 from app.lessons.models import Lesson
-from app.privacy.people import audit_target, person_or_problem
+from app.outbox.models import Delivery
 from app.tracking.models import Answer, Event
 
 Row = dict[str, Any]

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import NoReturn
+
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from app.core.db import session_scope
+from app.core.errors import ProblemError
 from app.core.runtime import Runtime
+from app.employees.schemas import EmployeeExport
 from app.privacy.retention import PurgeReport, purge_expired
+from app.privacy.service import erase_employee, export_employee
 
 app = typer.Typer(no_args_is_help=True)
 console = Console(highlight=False, soft_wrap=True)
@@ -57,3 +64,49 @@ def _print(report: PurgeReport) -> None:
     console.print(f"Anställda som {verb} (anonymiseras): {len(report.employees_erased)}")
     if report.dry_run:
         console.print("Kör samma kommando utan --dry-run för att radera.")
+
+
+def erase(
+    employee_id: int = typer.Argument(..., help="The employee's id (GET /employees)."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Erase one person: name, address, number and activity go; anonymous counts stay."""
+    if not yes:
+        typer.confirm(f"Radera anställd {employee_id} för gott? Det går inte att ångra", abort=True)
+    runtime = Runtime.create()
+    try:
+        with session_scope(runtime.session_factory) as session:
+            report = erase_employee(session, employee_id, now=runtime.clock.now(), actor=None)
+    except ProblemError as exc:
+        _fail(exc.detail)
+    finally:
+        runtime.engine.dispose()
+    removed = sum(report.deleted.values())
+    kept = sum(report.anonymised.values())
+    console.print(
+        f"Anställd {employee_id} är raderad: {removed} rader borttagna, "
+        f"{kept} rader kvar utan identitet (för kampanjernas och rapporternas antal)."
+    )
+
+
+def export(
+    employee_id: int = typer.Argument(..., help="The employee's id (GET /employees)."),
+    output: Path = typer.Option(..., "--output", "-o", help="JSON file to write."),
+) -> None:
+    """Write everything stored about one person to a JSON file (GDPR right of access)."""
+    runtime = Runtime.create()
+    try:
+        with session_scope(runtime.session_factory) as session:
+            data = export_employee(session, employee_id, now=runtime.clock.now(), actor=None)
+            text = EmployeeExport.model_validate(data).model_dump_json(indent=2)
+    except ProblemError as exc:
+        _fail(exc.detail)
+    finally:
+        runtime.engine.dispose()
+    output.write_text(text + "\n", encoding="utf-8")
+    console.print(f"Skrev allt om anställd {employee_id} till {output}")
+
+
+def _fail(message: str) -> NoReturn:
+    console.print(f"[red]Fel:[/] {escape(message)}")
+    raise typer.Exit(1)

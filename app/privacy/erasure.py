@@ -20,13 +20,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, delete, select, update
 from sqlalchemy.orm import Session
 
-from app.audit.service import record_audit
+from app.auth.audit import record_audit
 from app.auth.models import ApiKey
 from app.campaigns.models import Enrollment, EnrollmentStatus
-from app.delivery.models import Delivery, DeliveryStatus
 from app.employees.models import Employee
+from app.employees.people import audit_target, person_or_problem
 from app.learning.models import ReviewCard, ReviewLog
-from app.privacy.people import audit_target, person_or_problem
+from app.outbox.models import Delivery, DeliveryStatus
 from app.tracking.models import Answer, Event, EventClass, EventKind
 
 # Events the reports count (a human read the lesson); all others go.

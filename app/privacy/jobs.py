@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session
-
+from app.core.jobs import Job
+from app.core.locks import PURGE_LOCK_KEY, try_transaction_lock
 from app.core.runtime import Runtime
 from app.privacy.retention import PurgeReport, purge_expired
 
 log = logging.getLogger(__name__)
 
-PURGE_LOCK_KEY = 0x6E6C_7072  # "nlpr": serve and every worker schedule the job; one runs it
+
+def jobs(runtime: Runtime) -> list[Job]:
+    """The nightly purge at 03:17 in the installation's time zone."""
+
+    async def purge_once_job() -> None:
+        await asyncio.to_thread(purge_once, runtime)
+
+    schedule = {"hour": 3, "minute": 17, "timezone": runtime.settings.timezone}
+    return [Job("purge_once", purge_once_job, "cron", {**schedule, "misfire_grace_time": 3600})]
 
 
 def purge_once(runtime: Runtime) -> PurgeReport | None:
     """Run the purge in its own transaction; None when another process runs it, or it failed."""
     try:
         with runtime.session_factory() as session:
-            if not _purge_lock(session):
+            if not try_transaction_lock(session, PURGE_LOCK_KEY):
                 return None
             report = purge_expired(session, runtime.clock.now(), runtime.settings)
             session.commit()
@@ -34,10 +42,3 @@ def purge_once(runtime: Runtime) -> PurgeReport | None:
             len(report.employees_erased),
         )
     return report
-
-
-def _purge_lock(session: Session) -> bool:
-    if session.get_bind().dialect.name != "postgresql":
-        return True  # SQLite serialises writers itself
-    locked = session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PURGE_LOCK_KEY})
-    return bool(locked)

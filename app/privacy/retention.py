@@ -20,16 +20,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
-from app.audit.service import record_audit
+from app.auth.audit import record_audit
 from app.auth.models import ApiKey
 from app.campaigns.models import Campaign, CampaignStatus, Enrollment
-from app.campaigns.service import campaign_counts
 from app.core.config import Settings
-from app.delivery.models import Delivery
 from app.employees.models import Employee
 from app.learning.models import ReviewCard, ReviewLog
+from app.outbox.models import Delivery
 from app.privacy.erasure import erase_employee
-from app.privacy.models import CampaignAggregate
+from app.reports.figures import status_counts
+from app.reports.models import CampaignAggregate
 from app.reports.service import completion_rows
 from app.tracking.models import Answer, Event
 
@@ -146,7 +146,7 @@ def _campaign_rows(campaign_id: int) -> list[tuple[str, Any, ColumnElement[bool]
 
 def campaign_aggregate(session: Session, campaign_id: int, now: datetime) -> CampaignAggregate:
     """The campaign's totals as the campaign view and the completion report show them now."""
-    counts = campaign_counts(session, campaign_id)
+    counts = status_counts(session, campaign_id)
     totals = dict.fromkeys(
         ("lessons_sent", "lessons_viewed", "questions_answered", "correct_first_attempt"), 0
     )

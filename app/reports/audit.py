@@ -8,9 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.audit.models import AuditEntry
-from app.audit.service import record_audit
-from app.auth.models import ApiKey
+from app.auth.audit import record_audit
+from app.auth.models import ApiKey, AuditEntry
 
 
 def start_export_audit(

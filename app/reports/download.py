@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.models import ApiKey
 from app.campaigns.models import Enrollment
+from app.campaigns.service import get_campaign
 from app.reports.audit import finish_export_audit, start_export_audit
 from app.reports.export import (
     CsvSeparator,
@@ -30,7 +31,7 @@ from app.reports.export import (
 )
 from app.reports.groups import department_totals, lesson_rows, shown_departments
 from app.reports.schemas import ReportCampaign, ReportSummary
-from app.reports.service import campaign_or_404, completion_rows, is_postgres, report_campaign
+from app.reports.service import completion_rows, is_postgres, report_campaign
 from app.reports.summary import CampaignCounts, campaign_summary, summary_lines
 from app.reports.tables import TABLES, ReportBy, Table
 
@@ -85,7 +86,7 @@ def prepare_export(
     min_group: int,
 ) -> PreparedExport:
     """Raises ProblemError(404) for an unknown campaign, before anything is recorded."""
-    campaign = campaign_or_404(session, request.campaign_id)
+    campaign = get_campaign(session, request.campaign_id, parameter="campaign")
     enrolled = session.scalar(
         select(func.count(Enrollment.id)).where(Enrollment.campaign_id == campaign.id)
     )
@@ -110,7 +111,7 @@ class _Rows:
 
 
 def _report(session: Session, export: PreparedExport) -> _Rows:
-    campaign = campaign_or_404(session, export.request.campaign_id)
+    campaign = get_campaign(session, export.request.campaign_id, parameter="campaign")
     counts = CampaignCounts()
     by = export.request.by
     if by is ReportBy.employee:

@@ -1,11 +1,7 @@
 """Completion per department and per lesson: the same definitions as the per-employee report.
 
-Small departments. A department with fewer people in the campaign than `report_min_group_size`
-is not shown on its own: all such departments are merged into one row, "Övriga (små grupper)".
-The campaign's totals are shown beside the table (the summary), so the merged row is what a
-subtraction would give anyway; when it still has fewer people than the threshold, the smallest
-shown departments are merged into it too, until it reaches the threshold. If the whole campaign
-is smaller than that, the one merged row keeps its head count and its figures are left blank.
+Small departments are merged by the one rule in app.core.groups. If the whole campaign is
+smaller than the threshold, the one merged row keeps its head count and its figures are blank.
 Per lesson, every figure is over the whole campaign and nothing is withheld.
 """
 
@@ -19,6 +15,8 @@ from sqlalchemy import Integer, case, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
+from app.core import groups as core_groups
+from app.core.groups import NO_DEPARTMENT, OTHER_GROUPS
 from app.learning.models import RetiredReason, ReviewCard, ReviewLog
 from app.lessons.models import Lesson, LessonVersion
 from app.reports.service import (
@@ -30,9 +28,6 @@ from app.reports.service import (
     read_deliveries,
 )
 from app.tracking.models import Answer
-
-OTHER_GROUPS = "Övriga (små grupper)"
-NO_DEPARTMENT = "(ingen)"
 
 
 @dataclass(frozen=True)
@@ -121,15 +116,9 @@ def _totals(r: Any) -> DepartmentTotals:
 
 
 def merge_small(groups: Sequence[DepartmentTotals], min_group: int) -> list[DepartmentTotals]:
-    small = [g for g in groups if g.employees < min_group]
-    if not small:
-        return list(groups)
-    shown = sorted((g for g in groups if g.employees >= min_group), key=lambda g: g.employees)
-    merged = small
-    # Until the merged row is as large as the threshold, no subtraction may reveal it.
-    while sum(g.employees for g in merged) < min_group and shown:
-        merged.append(shown.pop(0))
-    return [*sorted(shown, key=lambda g: g.department), _merge(merged)]
+    return core_groups.merge_small(
+        groups, min_group, size=lambda g: g.employees, name=lambda g: g.department, merge=_merge
+    )
 
 
 def _row(t: DepartmentTotals, lessons: int, min_group: int) -> DepartmentRow:

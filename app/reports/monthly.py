@@ -23,15 +23,15 @@ import aiosmtplib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.models import AuditEntry
-from app.audit.service import record_audit
+from app.auth.audit import record_audit
+from app.auth.models import AuditEntry
 from app.campaigns.models import Campaign, CampaignStatus
 from app.core.config import Settings
 from app.core.db import session_scope
+from app.core.locks import MONTHLY_LOCK_KEY, job_lock
 from app.core.runtime import Runtime
-from app.learning.metrics import funnel, retention
 from app.reports.groups import department_rows
-from app.reports.lock import MONTHLY_LOCK_KEY, job_lock
+from app.reports.learning import funnel, retention
 from app.reports.monthly_figures import (
     is_report_day,
     month_activity,

@@ -13,11 +13,8 @@ from app.reports.download import ExportRequest, prepare_export, stream_export
 from app.reports.export import CsvSeparator, ExportFormat
 from app.reports.schemas import CompletionReport
 from app.reports.tables import ReportBy
-from app.xapi.router import router as xapi_router
 
 router = APIRouter(tags=["reports"])
-# GET /reports/xapi lives with the xAPI package; it is mounted here so app.main needs no change.
-router.include_router(xapi_router)
 
 _COMPLETION_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {

@@ -34,10 +34,10 @@ from sqlalchemy import Row, Select, and_, case, distinct, exists, func, select
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
-from app.core.errors import ProblemError
-from app.delivery.models import Delivery, DeliveryStatus
+from app.campaigns.service import get_campaign
 from app.employees.models import Employee
 from app.lessons.models import Course, Lesson
+from app.outbox.models import Delivery, DeliveryStatus
 from app.reports.schemas import ReportCampaign
 from app.tracking.models import Answer, Event, EventClass, EventKind
 
@@ -70,18 +70,6 @@ class CampaignTotals(TypedDict):
     opted_out: int
 
 
-def campaign_or_404(session: Session, campaign_id: int) -> Campaign:
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise ProblemError(
-            404,
-            "Not Found",
-            f"No campaign with id {campaign_id} (parameter 'campaign').",
-            errors=[{"field": "campaign", "message": f"unknown campaign {campaign_id}"}],
-        )
-    return campaign
-
-
 def lessons_in_course(session: Session, course_id: int) -> int:
     stmt = select(func.count(Lesson.id)).where(
         Lesson.course_id == course_id, Lesson.position.is_not(None)
@@ -98,7 +86,7 @@ def completion_pct(answered_in_course: int, lesson_count: int) -> int:
 
 def completion_rows(session: Session, campaign_id: int) -> Iterator[CompletionRow]:
     """Rows ordered by department then name; raises ProblemError(404) before streaming."""
-    campaign = campaign_or_404(session, campaign_id)
+    campaign = get_campaign(session, campaign_id, parameter="campaign")
     lesson_count = lessons_in_course(session, campaign.course_id)
     stmt = _completion_query(campaign_id, is_postgres(session))
     stmt = stmt.execution_options(yield_per=YIELD_PER)

@@ -2,7 +2,7 @@
 
 Completion (%) is answered questions about lessons in the course ÷ (enrolled × lessons); a
 person completed the course when they answered every lesson's question (Genomfört = 100 %).
-Retention and accuracy are app.learning.metrics' figures (the learning report), read in one pass.
+Retention and accuracy are app.reports.learning' figures (the learning report), read in one pass.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from sqlalchemy import Integer, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
-from app.delivery.models import Delivery
 from app.learning.models import RetiredReason, ReviewCard, ReviewLog
+from app.outbox.models import Delivery
 from app.reports.groups import DepartmentTotals
 from app.reports.schemas import ReportCampaign, ReportSummary
 from app.reports.service import (
@@ -127,7 +127,7 @@ def _completion(session: Session, campaign_id: int, lessons: int) -> tuple[int, 
 def _reviews(session: Session, campaign_id: int) -> dict[int, tuple[int, int]]:
     """(answers, right ones) per review number (0: the first answer), in one pass.
 
-    The answers app.learning.metrics uses for accuracy by repetition and retention: those
+    The answers app.reports.learning uses for accuracy by repetition and retention: those
     that moved a schedule (`counted`); a test keeps the two in step.
     """
     rows = session.execute(

@@ -10,7 +10,8 @@ from functools import partial
 from typing import Any
 
 from app.core.i18n import normalize_language, t
-from app.delivery.render import LessonContent, QuestionContent, get_template
+from app.core.templates import get_template
+from app.lessons.content import LessonContent, QuestionContent
 
 
 def lesson_page(

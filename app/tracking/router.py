@@ -19,8 +19,8 @@ from app.core.config import Settings
 from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.headers import SECURITY_HEADERS
 from app.core.i18n import t
-from app.delivery.compose import lesson_content, question_content
-from app.delivery.links import Links
+from app.core.links import Links
+from app.lessons.content import lesson_content, question_content
 from app.tracking import pages
 from app.tracking.classify import LINK_BURST, LinkBursts, Verdict, classify
 from app.tracking.models import EventClass, EventKind

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
 from app.core.tokens import verify_delivery
-from app.delivery.compose import VersionedLesson, delivery_items, load_versions
-from app.delivery.models import Delivery, DeliveryStatus
 from app.employees.models import Employee
 from app.learning.service import record_review
+from app.lessons.content import VersionedLesson, load_versions
 from app.lessons.models import Course
+from app.outbox.models import Delivery, DeliveryStatus, delivery_items
 from app.tracking.classify import LINK_BURST
 from app.tracking.models import Answer, Event, EventClass, EventKind
 

@@ -19,11 +19,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.audit.models import AuditEntry
-from app.audit.service import record_audit
+from app.auth.audit import record_audit
+from app.auth.models import AuditEntry
 from app.core.db import session_scope
+from app.core.locks import XAPI_LOCK_KEY, job_lock
 from app.core.runtime import Runtime
-from app.reports.lock import XAPI_LOCK_KEY, job_lock
 from app.xapi.catalog import Catalog
 from app.xapi.ids import Identity
 from app.xapi.lrs import LrsClient, LrsRefused, LrsUnavailable, Rejection, lrs_configured, lrs_label

@@ -10,10 +10,10 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.deps import ReaderKey
+from app.campaigns.service import get_campaign
 from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.reports.audit import finish_export_audit, start_export_audit
 from app.reports.download import RowCounter
-from app.reports.service import campaign_or_404
 from app.xapi.ids import Identity
 from app.xapi.sources import Window
 from app.xapi.stream import json_array_chunks, statements
@@ -38,7 +38,7 @@ def xapi_statements(
     campaign: Annotated[int, Query(description="The campaign's id.")],
 ) -> StreamingResponse:
     """A campaign's views, answers, mastered questions and completions as xAPI statements."""
-    campaign_or_404(session, campaign)
+    get_campaign(session, campaign, parameter="campaign")
     audit_id = start_export_audit(
         session, actor=key, name="xapi", now=clock.now(), campaign_id=campaign, detail={}
     )

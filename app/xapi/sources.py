@@ -17,10 +17,10 @@ from sqlalchemy import ColumnElement, Integer, Select, and_, distinct, func, or_
 from sqlalchemy.orm import Session, aliased
 
 from app.campaigns.models import Campaign, Enrollment
-from app.delivery.models import Delivery
 from app.employees.models import Employee
 from app.learning.models import RetiredReason, ReviewCard
 from app.lessons.models import Lesson
+from app.outbox.models import Delivery
 from app.reports.service import in_campaign
 from app.tracking.models import Answer, Event, EventClass, EventKind
 from app.xapi.vocab import Kind

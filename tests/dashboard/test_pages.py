@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from app.audit.models import AuditEntry
+from app.auth.models import AuditEntry
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
 from app.reports.service import campaign_totals

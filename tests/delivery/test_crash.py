@@ -19,8 +19,9 @@ from app.core.config import Settings
 from app.core.runtime import Runtime
 from app.core.tokens import message_id
 from app.delivery.dispatcher import Dispatcher
-from app.delivery.jobs import make_pool, plan_once
-from app.delivery.models import Delivery, DeliveryStatus
+from app.delivery.jobs import plan_once
+from app.delivery.transport import make_transport
+from app.outbox.models import Delivery, DeliveryStatus
 from tests.delivery.faulty_smtp import FaultInjectingHandler, FaultPlan, MessageIdHandler
 from tests.delivery.worker_process import (
     SLOT,
@@ -110,7 +111,7 @@ def test_a_live_worker_keeps_its_lease_through_a_slow_send(
     plan_once(runtime)
 
     async def slow_and_watchful() -> tuple[int, int]:
-        slow_pool, other_pool = make_pool(runtime), make_pool(runtime)
+        slow_pool, other_pool = make_transport(runtime.settings), make_transport(runtime.settings)
         slow = Dispatcher(runtime, slow_pool, "slow-worker")
         other = Dispatcher(runtime, other_pool, "other-worker")
         sending = asyncio.create_task(slow.run_once())

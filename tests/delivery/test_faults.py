@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.campaigns.models import Campaign, CampaignStatus
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
-from app.delivery.models import Delivery, DeliveryStatus
+from app.outbox.models import Delivery, DeliveryStatus
 from tests.delivery.faulty_smtp import (
     FaultInjectingHandler,
     FaultPlan,

@@ -3,7 +3,7 @@
 import asyncio
 
 from app.core.runtime import Runtime
-from app.delivery.jobs import BackgroundServices
+from app.worker import BackgroundServices
 
 
 def test_background_services_schedule_every_job(runtime: Runtime) -> None:
@@ -11,7 +11,7 @@ def test_background_services_schedule_every_job(runtime: Runtime) -> None:
         services = BackgroundServices(runtime, mail_catcher=False)
         await services.start()
         try:
-            return {job.func.__name__ for job in services.scheduler.get_jobs()}
+            return {job.id for job in services.scheduler.get_jobs()}
         finally:
             await services.stop()
 

@@ -61,7 +61,7 @@ def test_not_ready_when_the_scheduler_stops_ticking(runtime: Runtime) -> None:
         services = client.app.state.services  # type: ignore[attr-defined]
         assert services is not None
         assert client.get("/readyz").status_code == 200
-        services.heartbeat -= 3600  # as if the jobs had hung for an hour
+        services.sending.heartbeat -= 3600  # as if the jobs had hung for an hour
         response = client.get("/readyz")
         assert response.status_code == 503
         assert "the scheduler has not ticked for 3600 s" in response.json()["reason"]

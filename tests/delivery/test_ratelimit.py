@@ -13,9 +13,10 @@ from app.core.clock import FakeClock
 from app.core.db import make_engine, make_session_factory
 from app.core.runtime import Runtime
 from app.delivery.dispatcher import Dispatcher
-from app.delivery.jobs import make_pool, plan_once
-from app.delivery.models import Delivery, DeliveryStatus
+from app.delivery.jobs import plan_once
 from app.delivery.ratelimit import RateLimit, RateLimiter, limits_from_settings
+from app.delivery.transport import make_transport
+from app.outbox.models import Delivery, DeliveryStatus
 from tests.delivery.worker_process import SLOT, make_campaign
 from tests.smtp_server import SmtpSink
 
@@ -88,7 +89,7 @@ def test_two_dispatchers_sharing_the_database_keep_the_limit_over_a_minute(
     workers = [runtime, second_runtime(runtime, engine)]
 
     async def a_minute_of_sending() -> None:
-        pools = [make_pool(w) for w in workers]
+        pools = [make_transport(w.settings) for w in workers]
         dispatchers = [
             Dispatcher(
                 w, pool, f"w{n}", limiter=RateLimiter(w.session_factory, clock, RELAY, limits)

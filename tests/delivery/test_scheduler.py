@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
-from app.delivery.models import Delivery, DeliveryStatus
 from app.employees.models import Employee
+from app.outbox.models import Delivery, DeliveryStatus
 from tests.flow import run_slots, sync_lessons, tick
 from tests.smtp_server import FaultyHandler, SmtpSink
 
@@ -212,8 +212,8 @@ def test_expired_lease_is_picked_up_again(
     smtp_sink: SmtpSink,
     editor_headers: dict,
 ) -> None:
-    from app.delivery.dispatcher import claim
     from app.delivery.jobs import plan_once
+    from app.outbox.state import claim
     from tests.flow import next_slot
 
     campaign_id = start_campaign(client, runtime, editor_headers)

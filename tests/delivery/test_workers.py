@@ -17,8 +17,9 @@ from app.core.config import Settings
 from app.core.runtime import Runtime
 from app.core.tokens import message_id
 from app.delivery.dispatcher import Dispatcher
-from app.delivery.jobs import make_pool, plan_once
-from app.delivery.models import Delivery, DeliveryStatus
+from app.delivery.jobs import plan_once
+from app.delivery.transport import make_transport
+from app.outbox.models import Delivery, DeliveryStatus
 from tests.delivery.faulty_smtp import MessageIdHandler
 from tests.delivery.worker_process import SLOT, make_campaign, start_worker, wait_for
 from tests.smtp_server import SmtpSink
@@ -84,7 +85,7 @@ def test_rendering_in_helper_processes_sends_the_same_emails(
     plan_once(runtime)
 
     async def send() -> int:
-        pool = make_pool(runtime)
+        pool = make_transport(runtime.settings)
         dispatcher = Dispatcher(runtime, pool, "w")
         try:
             return (await dispatcher.drain()).sent

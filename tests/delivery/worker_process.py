@@ -38,7 +38,7 @@ def main() -> None:
     from app.core.config import Settings
     from app.core.logging import configure_logging
     from app.core.runtime import Runtime
-    from app.delivery.jobs import run_worker
+    from app.worker import run_worker
 
     configure_logging()
     start = datetime.fromisoformat(os.environ["NANOLEARN_TEST_CLOCK_START"])

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from app.audit.models import AuditEntry
+from app.auth.models import AuditEntry
 from app.cli import cli
 from app.core.config import get_settings
 from tests.conftest import TEST_SECRET

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.learning.simulate import run_arm
+from app.simulate import run_arm
 from tests.conftest import REPO
 
 

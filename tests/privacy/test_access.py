@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.models import AuditEntry
+from app.auth.models import AuditEntry
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
 from tests.privacy.scenario import ADDRESS, FIRST, NUMBER, import_staff, make_footprint

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.models import AuditEntry
+from app.auth.models import AuditEntry
 from app.employees.models import Employee
 from tests.privacy.scenario import ADDRESS, NUMBER, employee_id, import_staff
 

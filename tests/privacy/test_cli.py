@@ -14,7 +14,7 @@ from app.cli import cli
 from app.core.runtime import Runtime
 from app.employees.models import Employee
 from app.privacy.cli import app as privacy_app
-from app.privacy.models import CampaignAggregate
+from app.reports.models import CampaignAggregate
 from tests.flow import sync_lessons
 from tests.privacy.scenario import CAMPAIGN, NUMBER, employee_id, import_staff
 

@@ -9,14 +9,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from app.audit.models import AuditEntry
+from app.auth.models import AuditEntry
 from app.campaigns.models import Enrollment, EnrollmentStatus
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
 from app.delivery.jobs import plan_once
-from app.delivery.models import Delivery
 from app.employees.models import Employee
 from app.learning.models import ReviewCard
+from app.outbox.models import Delivery
 from app.tracking.models import Answer, Event
 from tests.flow import inbox, next_slot, run_slots, sync_lessons, tick
 from tests.privacy.scenario import (

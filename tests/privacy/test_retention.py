@@ -12,16 +12,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from app.audit.models import AuditEntry
+from app.auth.models import AuditEntry
 from app.campaigns.models import Campaign, CampaignStatus, Enrollment
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
-from app.delivery.models import Delivery
 from app.employees.models import Employee
 from app.learning.models import ReviewCard, ReviewLog
+from app.outbox.models import Delivery
 from app.privacy.jobs import PURGE_LOCK_KEY, purge_once
-from app.privacy.models import CampaignAggregate
 from app.privacy.service import campaign_ended_at, months_before, purge_expired
+from app.reports.models import CampaignAggregate
 from app.tracking.models import Answer, Event
 from tests.flow import answer, correct_options, inbox, mail_links, run_slots, sync_lessons, tick
 from tests.privacy.scenario import (

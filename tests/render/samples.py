@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from app.delivery.render import EmailContent, LessonContent, QuestionContent
+from app.delivery.render import EmailContent
+from app.lessons.content import LessonContent, QuestionContent
 
 BASE = "https://nanolearn.example.se"
 HELP_MD = (

@@ -12,15 +12,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from app.core.links import Links
 from app.core.tokens import message_id, sign_delivery
-from app.delivery.links import Links
-from app.delivery.render import (
-    EmailContent,
-    LessonContent,
-    QuestionContent,
-    build_message,
-    render_email,
-)
+from app.delivery.render import EmailContent, build_message, render_email
+from app.lessons.content import LessonContent, QuestionContent
 from app.lessons.loader import CourseFile, LessonFile, load_courses
 from tests.conftest import REPO
 

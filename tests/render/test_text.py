@@ -6,7 +6,7 @@ from datetime import date
 
 from app.core import i18n
 from app.core.i18n import format_date, t
-from app.delivery.render import lesson_body_html, markdown_to_html, markdown_to_text
+from app.core.markdown import lesson_body_html, markdown_to_html, markdown_to_text
 
 
 def test_both_languages_have_the_same_texts() -> None:

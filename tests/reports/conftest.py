@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.orm import Session
 
-from app.delivery.models import DeliveryStatus
+from app.outbox.models import DeliveryStatus
 from app.tracking.models import EventKind
 from tests.reports.factory import Factory
 

@@ -8,10 +8,10 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, CampaignStatus, Enrollment, EnrollmentStatus
-from app.delivery.models import Delivery, DeliveryStatus
 from app.employees.models import Employee
 from app.learning.models import RetiredReason, ReviewCard, ReviewLog
 from app.lessons.models import Course, Lesson, LessonVersion
+from app.outbox.models import Delivery, DeliveryStatus
 from app.tracking.models import Answer, Event, EventClass, EventKind
 
 M = TypeVar("M")

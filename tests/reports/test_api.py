@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
-from app.audit.service import list_audit
+from app.auth.audit import list_audit
 from tests.reports.conftest import EXPECTED, Scenario
 
 URL = "/api/v1/reports/completion"

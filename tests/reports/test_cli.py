@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from app.audit.service import list_audit
+from app.auth.audit import list_audit
 from app.core.config import get_settings
 from app.reports.cli import app
 from tests.conftest import TEST_SECRET

@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
+from app.campaigns.service import get_campaign
 from app.reports.export import (
     csv_chunks,
     guard_formula,
@@ -19,7 +20,7 @@ from app.reports.export import (
     xlsx_chunks,
 )
 from app.reports.schemas import ReportCampaign
-from app.reports.service import CompletionRow, campaign_or_404, completion_rows, report_campaign
+from app.reports.service import CompletionRow, completion_rows, report_campaign
 from app.reports.tables import EMPLOYEE, ReportBy
 from tests.reports.conftest import EXPECTED, Scenario
 
@@ -141,7 +142,7 @@ def test_xlsx_keeps_formulas_as_text() -> None:
 
 
 def test_json_shape(session: Session, scenario: Scenario) -> None:
-    campaign = campaign_or_404(session, scenario.campaign_id)
+    campaign = get_campaign(session, scenario.campaign_id)
     header = report_campaign(session, campaign, GENERATED_AT)
     rows = completion_rows(session, scenario.campaign_id)
     body = json.loads(b"".join(json_chunks(ReportBy.employee, EMPLOYEE, header, rows)))

@@ -4,7 +4,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign
-from app.reports.groups import OTHER_GROUPS, department_rows, lesson_rows
+from app.core.groups import OTHER_GROUPS
+from app.reports.groups import department_rows, lesson_rows
 from app.reports.summary import campaign_summary
 from tests.reports.conftest import Scenario
 
@@ -89,7 +90,7 @@ def test_summary(session: Session, scenario: Scenario) -> None:
 
 
 def test_summary_retention_is_the_learning_reports(session: Session) -> None:
-    from app.learning.metrics import accuracy_by_repetition, retention
+    from app.reports.learning import accuracy_by_repetition, retention
     from tests.reports.factory import Factory
 
     f = Factory(session)

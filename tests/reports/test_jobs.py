@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
-from app.reports.jobs import monthly_report_job, xapi_job
+from app.reports import jobs as reports_jobs
+from app.xapi import jobs as xapi_jobs
 from tests.smtp_server import SmtpSink
 
 
@@ -17,6 +18,6 @@ def test_jobs_run_on_the_runtime_clock(runtime: Runtime, smtp_sink: SmtpSink) ->
         runtime.session_factory,
         FakeClock(datetime(2026, 2, 2, 6, 0, tzinfo=UTC)),
     )
-    asyncio.run(monthly_report_job(clocked))
-    asyncio.run(xapi_job(clocked))
+    for job in [*reports_jobs.jobs(clocked), *xapi_jobs.jobs(clocked)]:
+        asyncio.run(job.run())
     assert smtp_sink.received == []

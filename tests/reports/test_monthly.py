@@ -9,7 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
-from app.audit.service import list_audit
+from app.auth.audit import list_audit
 from app.core.runtime import Runtime
 from app.reports.monthly import send_monthly_reports
 from app.reports.monthly_figures import first_weekday

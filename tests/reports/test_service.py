@@ -4,10 +4,10 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
+from app.campaigns.service import get_campaign
 from app.core.errors import ProblemError
 from app.reports.service import (
     CompletionRow,
-    campaign_or_404,
     campaign_totals,
     completion_pct,
     completion_rows,
@@ -94,4 +94,4 @@ def test_unknown_campaign_is_404_naming_the_parameter(session: Session) -> None:
     assert raised.value.status == 404
     assert "campaign" in raised.value.detail
     with pytest.raises(ProblemError):
-        campaign_or_404(session, 424242)
+        get_campaign(session, 424242, parameter="campaign")

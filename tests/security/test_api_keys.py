@@ -14,8 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from app.audit.models import AuditEntry
-from app.auth.models import ApiKey
+from app.auth.models import ApiKey, AuditEntry
 from app.cli import cli
 from app.core.clock import FakeClock
 from app.core.config import get_settings

@@ -5,7 +5,7 @@ import json
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.audit.service import list_audit
+from app.auth.audit import list_audit
 from tests.xapi.conftest import HOME, XapiScenario
 from tests.xapi.lrs_standin import problems
 

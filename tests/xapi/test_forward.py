@@ -6,7 +6,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
-from app.audit.service import list_audit
+from app.auth.audit import list_audit
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
 from app.xapi.forward import forward_statements

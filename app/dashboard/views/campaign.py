@@ -10,21 +10,22 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign
+from app.core.groups import NO_DEPARTMENT
 from app.dashboard import charts
 from app.dashboard.charts import Share, Step
 from app.dashboard.formatting import number, percent
 from app.dashboard.views import labels
 from app.dashboard.views.download_links import DownloadGroup, download_groups
 from app.dashboard.views.key_figures import KeyFigure, key_figures
-from app.learning.metrics import (
+from app.learning.schemas import Completion, LearningReport, Rate
+from app.lessons.models import Course
+from app.reports.learning import (
     CONFUSING,
     MIN_ANSWERS_TO_FLAG,
     SMALL_SAMPLE,
     TOO_EASY,
     learning_report,
 )
-from app.learning.schemas import Completion, LearningReport, Rate
-from app.lessons.models import Course
 from app.reports.service import campaign_totals
 
 ACCURACY_LABELS = ("Första\nsvaret", "1:a\nrepetitionen", "2:a\nrepetitionen", "3:e\nrepetitionen")
@@ -43,7 +44,6 @@ FLAG_RULE = (
     f"En fråga flaggas när minst {MIN_ANSWERS_TO_FLAG} har svarat och minst {percent(TOO_EASY)} "
     f"eller högst {percent(CONFUSING)} svarar rätt första gången."
 )
-NO_DEPARTMENT = "(ingen)"  # the learning report's label for people without a department
 
 
 @dataclass(frozen=True)

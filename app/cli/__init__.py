@@ -8,14 +8,15 @@ import typer
 from rich.console import Console
 
 from app.auth.cli import app as apikey_app
-from app.campaigns.cli import app as campaigns_app
+from app.cli.campaigns import app as campaigns_app
 from app.core.runtime import Runtime
 from app.employees.cli import app as employees_app
 from app.learning.cli import app as learning_app
-from app.learning.cli import report_learning
 from app.lessons.cli import app as lessons_app
 from app.privacy.cli import app as privacy_app
+from app.privacy.cli import erase, export
 from app.reports.cli import app as report_app
+from app.reports.learning_cli import report_learning
 
 cli = typer.Typer(
     name="nanolearn",
@@ -28,6 +29,9 @@ cli.add_typer(employees_app, name="employees")
 cli.add_typer(campaigns_app, name="campaigns")
 cli.add_typer(apikey_app, name="apikey")
 report_app.command("learning")(report_learning)
+# The GDPR requests about one person sit with the other staff commands.
+employees_app.command("erase")(erase)
+employees_app.command("export")(export)
 cli.add_typer(report_app, name="report")
 cli.add_typer(learning_app, name="learning")
 cli.add_typer(privacy_app, name="privacy")
@@ -79,7 +83,7 @@ def serve(
 @cli.command()
 def worker() -> None:
     """Run only the scheduler: plan and send e-mails. Run several against PostgreSQL."""
-    from app.delivery.jobs import run_worker
+    from app.worker import run_worker
 
     _logging()
     runtime = Runtime.create()
@@ -118,7 +122,7 @@ def simulate(
     from rich.progress import Progress, TaskID
     from rich.table import Table
 
-    from app.learning.simulate import run_arm
+    from app.simulate import run_arm
 
     days, _, at = schedule.partition("@")
     weekdays = [d.strip().lower() for d in days.split(",") if d.strip()]

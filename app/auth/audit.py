@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.models import AuditEntry
-from app.auth.models import ApiKey
+from app.auth.models import ApiKey, AuditEntry
 
 
 def actor_of(key: ApiKey | None) -> str:

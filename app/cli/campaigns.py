@@ -17,7 +17,9 @@ from app.campaigns.schemas import CampaignCreate
 from app.core.db import session_scope
 from app.core.errors import ProblemError
 from app.core.runtime import Runtime
+from app.delivery.lifecycle import change_status
 from app.employees.models import Employee
+from app.reports.figures import status_counts
 
 app = typer.Typer(no_args_is_help=True, help="Campaigns: a course sent to employees on a schedule.")
 out = Console()
@@ -72,7 +74,7 @@ def list_campaigns() -> None:
             "id", "name", "course", "status", "enrolled", "sent", "answered", "next e-mail"
         )
         for c in service.list_campaigns(session):
-            o = service.to_out(session, c, runtime.clock.now(), counts=True)
+            o = service.to_out(session, c, runtime.clock.now(), status_counts(session, c.id))
             assert o.counts is not None
             table.add_row(
                 str(o.id),
@@ -119,7 +121,7 @@ def _transition(action: str, campaign_id: int) -> None:
     try:
         with session_scope(runtime.session_factory) as session:
             campaign = service.get_campaign(session, campaign_id)
-            service.transition(session, campaign, action, runtime.clock.now())
+            change_status(session, campaign, action, runtime.clock.now())
             status = campaign.status
     except ProblemError as exc:
         _fail(exc)
@@ -198,7 +200,7 @@ def demo(
         )
         try:
             campaign = service.create_campaign(session, body, now)
-            service.transition(session, campaign, "start", now)
+            change_status(session, campaign, "start", now)
         except ProblemError as exc:
             _fail(exc)
     err.print(

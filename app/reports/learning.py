@@ -18,7 +18,7 @@ from sqlalchemy import Integer, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, Enrollment
-from app.delivery.models import Delivery, DeliveryStatus
+from app.core.groups import NO_DEPARTMENT, OTHER_GROUPS, merge_small
 from app.employees.models import Employee
 from app.learning.models import RetiredReason, ReviewCard, ReviewLog
 from app.learning.schemas import (
@@ -31,7 +31,7 @@ from app.learning.schemas import (
     Retention,
 )
 from app.lessons.models import Lesson, LessonVersion
-from app.reports.groups import NO_DEPARTMENT, OTHER_GROUPS
+from app.outbox.models import Delivery, DeliveryStatus
 from app.tracking.models import Answer, Event, EventClass
 
 SMALL_SAMPLE = 10
@@ -174,18 +174,15 @@ def completion(
 def _merge_small(
     groups: dict[str, list[EmployeeCompletion]], min_group: int
 ) -> list[tuple[str, list[EmployeeCompletion]]]:
-    """Departments smaller than the threshold merge into one row, as in the HR exports: showing
-    the total beside them must not let a subtraction reveal a small group."""
+    """Departments smaller than the threshold merge into one row, as in the HR exports."""
     named = [(d or NO_DEPARTMENT, m) for d, m in sorted(groups.items())]
-    small = [g for g in named if len(g[1]) < min_group]
-    if not small:
-        return named
-    shown = sorted((g for g in named if len(g[1]) >= min_group), key=lambda g: len(g[1]))
-    merged = small
-    while sum(len(m) for _, m in merged) < min_group and shown:
-        merged.append(shown.pop(0))
-    rest = sorted(shown, key=lambda g: g[0])
-    return [*rest, (OTHER_GROUPS, [person for _, members in merged for person in members])]
+    return merge_small(
+        named,
+        min_group,
+        size=lambda g: len(g[1]),
+        name=lambda g: g[0],
+        merge=lambda merged: (OTHER_GROUPS, [p for _, members in merged for p in members]),
+    )
 
 
 def funnel(session: Session, campaign_id: int) -> list[FunnelStep]:

@@ -1,3 +1,8 @@
+"""Campaigns API: create, edit, start/pause/resume/cancel, preview and test-send.
+
+The campaign room owns the rules; this face composes it with sending (status changes and their
+consequences, test-send), and the reports (the counts shown with a campaign)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -7,11 +12,11 @@ from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from app.audit.service import record_audit
+from app.auth.audit import record_audit
 from app.auth.deps import EditorKey, ReaderKey
 from app.auth.models import ApiKey
 from app.campaigns import service
-from app.campaigns.preview import preview_html, test_message
+from app.campaigns.models import Campaign
 from app.campaigns.schemas import (
     CampaignCreate,
     CampaignOut,
@@ -23,7 +28,11 @@ from app.core.clock import Clock
 from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.errors import ProblemError
 from app.delivery.compose import Outgoing
-from app.delivery.smtp import Outcome, SmtpPool
+from app.delivery.lifecycle import change_status
+from app.delivery.preview import preview_html, test_message
+from app.delivery.transport import make_transport
+from app.outbox.results import Outcome
+from app.reports.figures import status_counts
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
@@ -35,16 +44,13 @@ def create_campaign(
     """Create a campaign as a draft; start it when it looks right."""
     campaign = service.create_campaign(session, body, clock.now())
     _audit(session, key, "create", campaign.id, clock, detail={"course": body.course})
-    return service.to_out(session, campaign, clock.now(), counts=True)
+    return _out(session, campaign, clock)
 
 
 @router.get("")
 def list_campaigns(session: SessionDep, clock: ClockDep, _: ReaderKey) -> list[CampaignOut]:
     """All campaigns, newest first."""
-    return [
-        service.to_out(session, c, clock.now(), counts=False)
-        for c in service.list_campaigns(session)
-    ]
+    return [service.to_out(session, c, clock.now(), None) for c in service.list_campaigns(session)]
 
 
 @router.get("/{campaign_id}")
@@ -52,9 +58,7 @@ def get_campaign(
     campaign_id: int, session: SessionDep, clock: ClockDep, _: ReaderKey
 ) -> CampaignOut:
     """One campaign with its counts: enrolled, sent, failed, pending, answered, opted out."""
-    return service.to_out(
-        session, service.get_campaign(session, campaign_id), clock.now(), counts=True
-    )
+    return _out(session, service.get_campaign(session, campaign_id), clock)
 
 
 @router.patch("/{campaign_id}")
@@ -68,14 +72,14 @@ def update_campaign(
     _audit(
         session, key, "update", campaign.id, clock, detail={"fields": sorted(body.model_fields_set)}
     )
-    return service.to_out(session, campaign, clock.now(), counts=True)
+    return _out(session, campaign, clock)
 
 
 def _action(action: str) -> Callable[..., CampaignOut]:
     def run(campaign_id: int, session: SessionDep, clock: ClockDep, key: EditorKey) -> CampaignOut:
         campaign = service.get_campaign(session, campaign_id)
-        service.transition(session, campaign, action, clock.now())
-        out = service.to_out(session, campaign, clock.now(), counts=True)
+        change_status(session, campaign, action, clock.now())
+        out = _out(session, campaign, clock)
         enrolled = out.counts.enrolled if action == "start" and out.counts else None
         _audit(session, key, action, campaign.id, clock, rows=enrolled)
         return out
@@ -122,19 +126,13 @@ async def test_send(
     """Send one lesson e-mail to an address now, to check how it looks in a real inbox."""
     campaign = service.get_campaign(session, campaign_id)
     message = test_message(session, settings, campaign, body.lesson, str(body.email), clock.now())
-    # The same pool as the dispatcher: same TLS, CA file, AUTH and error reading.
-    pool = SmtpPool(
-        settings.smtp,
-        mail_from=settings.mail_from,
-        concurrency=1,
-        timeout=settings.smtp_timeout_seconds,
-        ca_file=settings.smtp_ca_file,
-    )
+    # The same transport as the dispatcher: same TLS, CA file, AUTH and error reading.
+    transport = make_transport(settings, concurrency=1)
     mid = str(message["Message-ID"])
     try:
-        result = await pool.send(Outgoing(0, str(body.email), message.as_bytes(), mid))
+        result = await transport.send(Outgoing(0, str(body.email), message.as_bytes(), mid))
     finally:
-        await pool.close()
+        await transport.close()
     if result.outcome is not Outcome.sent:
         raise ProblemError(
             502,
@@ -144,6 +142,11 @@ async def test_send(
     # The lesson, never the address it went to.
     _audit(session, key, "test_send", campaign.id, clock, rows=1, detail={"lesson": body.lesson})
     return TestSendOut(sent_to=str(body.email), message_id=mid)
+
+
+def _out(session: Session, campaign: Campaign, clock: Clock) -> CampaignOut:
+    counts = status_counts(session, campaign.id)
+    return service.to_out(session, campaign, clock.now(), counts)
 
 
 def _audit(

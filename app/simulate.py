@@ -35,7 +35,8 @@ from app.core.db import make_engine, make_session_factory
 from app.core.migrate import upgrade
 from app.core.runtime import Runtime
 from app.delivery.dispatcher import Dispatcher
-from app.delivery.jobs import make_pool, plan_once
+from app.delivery.jobs import plan_once
+from app.delivery.transport import make_transport
 from app.employees.models import Employee
 from app.lessons.service import sync_from_settings
 from app.tracking.service import open_delivery, record_answer
@@ -240,7 +241,7 @@ def _play(
         session.commit()
         campaign_id = campaign.id
     loop = asyncio.new_event_loop()
-    pool = make_pool(runtime)
+    pool = make_transport(runtime.settings)
     dispatcher = Dispatcher(runtime, pool, "simulation")
     per_week: Counter[tuple[str, int]] = Counter()
     asked: Counter[tuple[str, str]] = Counter()

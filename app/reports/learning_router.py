@@ -5,8 +5,8 @@ from fastapi import APIRouter
 from app.auth.deps import ReaderKey
 from app.campaigns.service import get_campaign
 from app.core.deps import SessionDep, SettingsDep
-from app.learning.metrics import learning_report
 from app.learning.schemas import LearningReport
+from app.reports.learning import learning_report
 
 router = APIRouter(tags=["learning"])
 

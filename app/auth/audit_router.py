@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from app.audit.service import list_audit
+from app.auth.audit import list_audit
 from app.auth.deps import AdminKey
 from app.core.deps import SessionDep
 

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from app.campaigns.models import Campaign
 from app.core.config import Settings
 from app.core.errors import ProblemError
+from app.core.links import Links
 from app.core.tokens import message_id
-from app.delivery.compose import VersionedLesson, lesson_content, question_content
-from app.delivery.links import Links
 from app.delivery.render import EmailContent, build_message, render_email
+from app.lessons.content import VersionedLesson, lesson_content, question_content
 from app.lessons.models import Course, Lesson, LessonVersion
 
 PREVIEW_TOKEN = "preview"  # not a valid signature: every link in a preview answers 404
