@@ -21,6 +21,7 @@ from app.core.metrics import registry_for
 from app.core.runtime import Runtime
 from app.delivery import jobs as delivery_jobs
 from app.delivery.mailcatcher import MailCatcher
+from app.delivery.transport import mailer
 from app.outbox.metrics import OutboxCollector
 from app.privacy import jobs as privacy_jobs
 from app.reports import jobs as reports_jobs
@@ -54,7 +55,7 @@ class BackgroundServices:
         return [
             *self.sending.jobs(),
             *privacy_jobs.jobs(self.runtime),
-            *reports_jobs.jobs(self.runtime),
+            *reports_jobs.jobs(self.runtime, mailer(self.runtime.settings)),
             *xapi_jobs.jobs(self.runtime),
         ]
 

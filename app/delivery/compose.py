@@ -41,6 +41,7 @@ class Outgoing:
     recipient: str
     data: bytes  # serialised here, off the event loop, so sending only moves bytes
     message_id: str
+    also_to: tuple[str, ...] = ()  # more envelope recipients (a report to several owners)
 
 
 def email_content(

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Sequence
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -133,7 +132,7 @@ class SmtpPool:
         try:
             if client is None or not client.is_connected:
                 client = await self._connect()
-            await client.sendmail(self.sender, [item.recipient], item.data)
+            await client.sendmail(self.sender, [item.recipient, *item.also_to], item.data)
             metrics.SEND_SECONDS.observe(time.perf_counter() - started)
             metrics.EMAILS_SENT.inc()
             return SendResult(item.delivery_id, Outcome.sent, item.message_id)
@@ -158,27 +157,6 @@ class SmtpPool:
             return result
         finally:
             idle.put_nowait(client)
-
-    async def send_all(
-        self,
-        items: Sequence[Outgoing],
-        on_result: Callable[[SendResult], Awaitable[None] | None] | None = None,
-    ) -> list[SendResult]:
-        """Send with up to `concurrency` messages in flight; report each result as it lands."""
-        results: list[SendResult] = []
-        queue = iter(items)
-
-        async def lane() -> None:
-            for item in queue:  # lanes share the iterator: each takes the next message
-                result = await self.send(item)
-                results.append(result)
-                if on_result is not None:
-                    maybe = on_result(result)
-                    if maybe is not None:
-                        await maybe
-
-        await asyncio.gather(*(lane() for _ in range(self.concurrency)))
-        return results
 
     async def close(self) -> None:
         if self._idle is None:

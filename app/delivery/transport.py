@@ -9,12 +9,14 @@ the dispatcher, its crash safety, rate limits and auto-pause stay as they are.
 
 from __future__ import annotations
 
+from email.message import EmailMessage
 from typing import Protocol
 
 from app.core.config import Settings
+from app.core.mail import Mailer
 from app.delivery.compose import Outgoing
 from app.delivery.smtp import SmtpPool
-from app.outbox.results import SendResult
+from app.outbox.results import Outcome, SendResult
 
 
 class Transport(Protocol):
@@ -39,3 +41,19 @@ def make_transport(settings: Settings, *, concurrency: int | None = None) -> Tra
         timeout=settings.smtp_timeout_seconds,
         ca_file=settings.smtp_ca_file,
     )
+
+
+def mailer(settings: Settings) -> Mailer:
+    """Send one finished e-mail (not from the outbox) through the configured transport."""
+
+    async def send(message: EmailMessage, recipients: list[str]) -> str | None:
+        first, *others = recipients
+        item = Outgoing(0, first, message.as_bytes(), str(message["Message-ID"]), tuple(others))
+        transport = make_transport(settings, concurrency=1)
+        try:
+            result = await transport.send(item)
+        finally:
+            await transport.close()
+        return None if result.outcome is Outcome.sent else result.error
+
+    return send

@@ -6,16 +6,17 @@ from __future__ import annotations
 import logging
 
 from app.core.jobs import Job
+from app.core.mail import Mailer
 from app.core.runtime import Runtime
 from app.reports.monthly import send_monthly_reports
 
 log = logging.getLogger(__name__)
 
 
-def jobs(runtime: Runtime) -> list[Job]:
+def jobs(runtime: Runtime, mailer: Mailer) -> list[Job]:
     async def monthly_report_job() -> None:
         try:
-            sent = await send_monthly_reports(runtime, runtime.clock.now())
+            sent = await send_monthly_reports(runtime, runtime.clock.now(), mailer)
         except Exception:
             log.exception("monthly reports failed; the next hourly run tries again")
             return

@@ -16,10 +16,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
-import aiosmtplib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,6 +27,7 @@ from app.campaigns.models import Campaign, CampaignStatus
 from app.core.config import Settings
 from app.core.db import session_scope
 from app.core.locks import MONTHLY_LOCK_KEY, job_lock
+from app.core.mail import Mailer
 from app.core.runtime import Runtime
 from app.reports.groups import department_rows
 from app.reports.learning import funnel, retention
@@ -60,8 +59,9 @@ class MonthlyReport:
     rows: int
 
 
-async def send_monthly_reports(runtime: Runtime, now: datetime) -> int:
-    """Send the reports due now; returns how many went out. Safe to run any number of times."""
+async def send_monthly_reports(runtime: Runtime, now: datetime, mailer: Mailer) -> int:
+    """Send the reports due now through `mailer`; returns how many went out. Safe to run any
+    number of times."""
     # The lock costs two short queries on the event loop; the work itself runs in threads.
     with job_lock(runtime.engine, MONTHLY_LOCK_KEY) as held:
         if not held:
@@ -69,7 +69,7 @@ async def send_monthly_reports(runtime: Runtime, now: datetime) -> int:
         due = await asyncio.to_thread(due_reports, runtime, now)
         sent = 0
         for report in due:
-            if await _send(runtime.settings, report):
+            if await _send(mailer, report):
                 await asyncio.to_thread(_record, runtime, report, now)
                 sent += 1
         return sent
@@ -150,29 +150,11 @@ def _report(
     return MonthlyReport(campaign.id, month, list(campaign.owner_emails), message, len(departments))
 
 
-async def _send(settings: Settings, report: MonthlyReport) -> bool:
-    target = settings.smtp
-    try:
-        await aiosmtplib.send(
-            report.message,
-            sender=parseaddr(settings.mail_from)[1],
-            recipients=report.recipients,
-            hostname=target.host,
-            port=target.port,
-            username=target.username,
-            password=target.password,
-            use_tls=target.use_tls,
-            start_tls=target.start_tls if not target.use_tls else False,
-            timeout=settings.smtp_timeout_seconds,
-        )
-    except (aiosmtplib.SMTPException, OSError) as exc:
+async def _send(mailer: Mailer, report: MonthlyReport) -> bool:
+    error = await mailer(report.message, report.recipients)
+    if error is not None:
         # Not recorded, so the next hourly run tries again.
-        log.warning(
-            "monthly report for campaign %d not sent via %s: %s",
-            report.campaign_id,
-            target.label,
-            exc,
-        )
+        log.warning("monthly report for campaign %d not sent: %s", report.campaign_id, error)
         return False
     return True
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.audit import list_audit
 from app.core.runtime import Runtime
+from app.delivery.transport import mailer
 from app.reports.monthly import send_monthly_reports
 from app.reports.monthly_figures import first_weekday
 from tests.reports.factory import Factory
@@ -41,7 +42,7 @@ def campaign_id(session: Session) -> int:
 
 
 def _send(runtime: Runtime, now: datetime) -> int:
-    return asyncio.run(send_monthly_reports(runtime, now))
+    return asyncio.run(send_monthly_reports(runtime, now, mailer(runtime.settings)))
 
 
 def test_first_weekday() -> None:
