@@ -6,21 +6,22 @@ first, each with the line of the offending field, so an author fixes a whole fol
 
 from __future__ import annotations
 
-import difflib
-import hashlib
-import json
 import re
-from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 from markdown_it import MarkdownIt
-from pydantic import BaseModel, ConfigDict
 
-Severity = Literal["error", "warning"]
+from app.lessons.course_files import CourseFile, LessonFile, LoadResult
+from app.lessons.problems import (
+    Fields,
+    Problem,
+    Report,
+    construct,
+    parse_mapping,
+)
 
 BUNDLED_LESSONS_DIR = Path(__file__).resolve().parents[2] / "lessons"
 MAX_WORDS = 250
@@ -43,271 +44,10 @@ LESSON_FIELDS = ("id", "title", "key_point", "what_you_do", "quiz", "read_more",
 QUIZ_FIELDS = ("question", "options", "explanation")
 OPTION_FIELDS = ("text", "correct")
 READ_MORE_FIELDS = ("title", "url")
-CONTENT_FIELDS = {
-    "title", "key_point", "body_md", "what_you_do", "question", "options",
-    "correct_index", "explanation", "read_more_url", "read_more_title", "sources",
-}  # fmt: skip
-
 _markdown = MarkdownIt("commonmark")
 
 
-def _sha256_json(content: Any) -> str:
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-class LessonFile(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    key: str
-    file_name: str
-    path: Path
-    id_line: int
-    title: str
-    key_point: str
-    body_md: str
-    what_you_do: str
-    question: str
-    options: list[str]
-    correct_index: int
-    explanation: str
-    read_more_url: str | None = None
-    read_more_title: str | None = None
-    sources: list[str]
-
-    @property
-    def content_hash(self) -> str:
-        """Identifies what a lesson says; deliveries and answers point at it."""
-        return _sha256_json(self.model_dump(include=CONTENT_FIELDS))
-
-
-class CourseFile(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    slug: str
-    path: Path
-    title: str
-    description: str = ""
-    language: str
-    topic: str = "other"
-    help: str = ""
-    lessons: list[LessonFile]
-
-    @property
-    def content_hash(self) -> str:
-        fields = self.model_dump(include={"title", "description", "language", "topic", "help"})
-        return _sha256_json({**fields, "lessons": [lesson.key for lesson in self.lessons]})
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: Path
-    line: int | None
-    message: str
-    severity: Severity = "error"
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        prefix = "warning: " if self.severity == "warning" else ""
-        return f"{where}: {prefix}{self.message}"
-
-
-@dataclass
-class LoadResult:
-    root: Path
-    courses: list[CourseFile] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    course_folders: int = 0
-    lesson_files: int = 0
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-class _Report:
-    """Collects the problems of one file."""
-
-    def __init__(self, path: Path, problems: list[Problem]) -> None:
-        self.path = path
-        self.problems = problems
-        self.failed = False
-
-    def error(self, line: int | None, message: str) -> None:
-        self.failed = True
-        self._add(Problem(self.path, line, message, "error"))
-
-    def warning(self, line: int | None, message: str) -> None:
-        self._add(Problem(self.path, line, message, "warning"))
-
-    def _add(self, problem: Problem) -> None:
-        if problem not in self.problems:  # e.g. <b> and </b> on one line: say it once
-            self.problems.append(problem)
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, date):
-        return "a date"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a group of fields"
-    return "text" if isinstance(value, str) else "empty"
-
-
-def _construct(node: yaml.Node) -> Any:
-    return yaml.constructor.SafeConstructor().construct_document(node)
-
-
-class _Fields:
-    """A YAML mapping read field by field, so every problem points at its field's line."""
-
-    def __init__(
-        self, node: yaml.MappingNode, first_line: int, line: int, prefix: str, report: _Report
-    ) -> None:
-        self.first_line = first_line  # file line of the YAML text's first line
-        self.line = line  # where this mapping starts: "missing field" points here
-        self.prefix = prefix  # "quiz." for nested fields, so messages name the full field
-        self.report = report
-        self.lines: dict[str, int] = {}
-        self.nodes: dict[str, yaml.Node] = {}
-        for key_node, value_node in node.value:
-            name = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
-            key_line = first_line + key_node.start_mark.line
-            if name in self.lines:
-                report.error(
-                    key_line,
-                    f"field '{prefix}{name}' appears twice (also on line {self.lines[name]}): "
-                    "keep one",
-                )
-            self.lines[name], self.nodes[name] = key_line, value_node
-
-    def reject_unknown(self, allowed: tuple[str, ...]) -> None:
-        for name, line in self.lines.items():
-            if name not in allowed:
-                close = difflib.get_close_matches(name, allowed, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(allowed)}"
-                self.report.error(line, f"unknown field '{self.prefix}{name}' ({hint})")
-
-    def _present(self, name: str, required: bool) -> yaml.Node | None:
-        if name not in self.nodes and required:
-            self.report.error(self.line, f"missing field '{self.prefix}{name}'")
-        return self.nodes.get(name)
-
-    def text(self, name: str, *, required: bool = True, max_len: int | None = None) -> str | None:
-        node = self._present(name, required)
-        if node is None:
-            return None
-        value, line, label = _construct(node), self.lines[name], f"'{self.prefix}{name}'"
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if required:
-                self.report.error(line, f"{label} is empty: write it")
-            return None
-        if not isinstance(value, str):
-            quote = ": put it in quotes" if isinstance(node, yaml.ScalarNode) else ""
-            self.report.error(line, f"{label} must be text, not {_kind(value)}{quote}")
-            return None
-        value = value.strip()
-        if max_len is not None and len(value) > max_len:
-            self.report.error(line, f"{label} has {len(value)} characters; at most {max_len}")
-        return value
-
-    def mapping(self, name: str, *, required: bool = True) -> _Fields | None:
-        node = self._present(name, required)
-        if node is None:
-            return None
-        line = self.lines[name]
-        if not isinstance(node, yaml.MappingNode):
-            self.report.error(
-                line,
-                f"'{self.prefix}{name}' must be a group of indented fields, "
-                f"not {_kind(_construct(node))}",
-            )
-            return None
-        return _Fields(node, self.first_line, line, f"{self.prefix}{name}.", self.report)
-
-    def sequence(self, name: str) -> list[tuple[int, yaml.Node]] | None:
-        """The items of a list field with their lines; reports a missing or empty list."""
-        node, line = self._present(name, True), self.lines.get(name, self.line)
-        if node is None:
-            return None
-        if isinstance(node, yaml.ScalarNode) and _construct(node) is None:
-            node = yaml.SequenceNode("tag:yaml.org,2002:seq", [])
-        if not isinstance(node, yaml.SequenceNode):
-            self.report.error(
-                line,
-                f"'{self.prefix}{name}' must be a list (lines starting with '- '), "
-                f"not {_kind(_construct(node))}",
-            )
-            return None
-        if not node.value:
-            self.report.error(line, f"'{self.prefix}{name}' is empty: add at least one item")
-            return None
-        return [(self.first_line + item.start_mark.line, item) for item in node.value]
-
-    def texts(self, name: str, *, as_written: bool = False) -> list[tuple[int, str]] | None:
-        """A list whose items must all be non-empty text. as_written: take plain numbers as
-        typed, so a file named 01.md can be listed as '- 01' (YAML would read the number 1)."""
-        items = self.sequence(name)
-        if items is None:
-            return None
-        good: list[tuple[int, str]] = []
-        for line, node in items:
-            value = _construct(node)
-            if as_written and isinstance(node, yaml.ScalarNode) and value is not None:
-                value = str(node.value)
-            if not isinstance(value, str) or not value.strip():
-                self.report.error(
-                    line, f"each item of '{self.prefix}{name}' must be text, not {_kind(value)}"
-                )
-            else:
-                good.append((line, value.strip()))
-        return good if len(good) == len(items) else None
-
-
-def _yaml_hint(problem: str) -> str:
-    if "mapping values are not allowed" in problem:
-        return "text containing ': ' must be in quotes, or written as '>-' and indented below"
-    if "\\t" in problem or "tab" in problem:
-        return "indent with spaces, not tabs"
-    return "check the indentation and quotes on this line and the line above"
-
-
-def _parse_mapping(text: str, first_line: int, report: _Report) -> _Fields | None:
-    """Parse YAML text that must be a mapping; syntax errors carry their line in the file."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        if node is not None:
-            _construct(node)  # surfaces constructor errors (e.g. unknown tags) here, once
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = first_line + (mark.line if mark else 0)
-        problem = exc.problem or exc.context or "invalid YAML"
-        report.error(line, f"YAML syntax error: {problem} ({_yaml_hint(problem)})")
-        return None
-    except yaml.YAMLError as exc:
-        report.error(first_line, f"YAML error: {exc}")
-        return None
-    if not isinstance(node, yaml.MappingNode):
-        what = "empty" if node is None else _kind(_construct(node))
-        report.error(first_line, f"expected fields like 'title: ...', but this is {what}")
-        return None
-    return _Fields(node, first_line, max(first_line - 1, 1), "", report)
-
-
-def _read_text(path: Path, report: _Report) -> str | None:
+def _read_text(path: Path, report: Report) -> str | None:
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
@@ -322,7 +62,7 @@ def _read_text(path: Path, report: _Report) -> str | None:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _split_front_matter(text: str, report: _Report) -> tuple[str, str, int] | None:
+def _split_front_matter(text: str, report: Report) -> tuple[str, str, int] | None:
     """The front matter's YAML, the body, and the file line where the body starts."""
     lines = text.split("\n")
     if lines[0].rstrip() != "---":
@@ -344,7 +84,7 @@ def _inline_text(token: Any) -> str:
     return " ".join(c.content for c in token.children or [] if c.type in ("text", "code_inline"))
 
 
-def _check_body(body: str, first_line: int, report: _Report) -> str:
+def _check_body(body: str, first_line: int, report: Report) -> str:
     """Reports HTML, images, links and big headings; returns the text without Markdown."""
     words: list[str] = []
     for token in _markdown.parse(body):
@@ -363,7 +103,7 @@ def _check_body(body: str, first_line: int, report: _Report) -> str:
     return " ".join(words)
 
 
-def _check_inline(token: Any, line: int, report: _Report) -> None:
+def _check_inline(token: Any, line: int, report: Report) -> None:
     for child in token.children or []:
         if child.type in ("softbreak", "hardbreak"):
             line += 1
@@ -379,7 +119,7 @@ def _plain(markdown: str) -> str:
     return " ".join(_inline_text(t) for t in _markdown.parse(markdown) if t.type == "inline")
 
 
-def _read_quiz(quiz: _Fields, bundled: bool) -> tuple[str, list[str], int, str] | None:
+def _read_quiz(quiz: Fields, bundled: bool) -> tuple[str, list[str], int, str] | None:
     quiz.reject_unknown(QUIZ_FIELDS)
     question, explanation = quiz.text("question"), quiz.text("explanation")
     items = quiz.sequence("options")
@@ -392,10 +132,10 @@ def _read_quiz(quiz: _Fields, bundled: bool) -> tuple[str, list[str], int, str] 
         if not isinstance(node, yaml.MappingNode):
             quiz.report.error(line, "each option is written '- text: ...' (plus 'correct: true')")
             continue
-        option = _Fields(node, quiz.first_line, line, f"quiz.options[{index + 1}].", quiz.report)
+        option = Fields(node, quiz.first_line, line, f"quiz.options[{index + 1}].", quiz.report)
         option.reject_unknown(OPTION_FIELDS)
         text = option.text("text")
-        is_correct = _construct(option.nodes["correct"]) if "correct" in option.nodes else False
+        is_correct = construct(option.nodes["correct"]) if "correct" in option.nodes else False
         if not isinstance(is_correct, bool):
             quiz.report.error(option.lines["correct"], "'correct' must be true or false")
         elif is_correct:
@@ -413,7 +153,7 @@ def _read_quiz(quiz: _Fields, bundled: bool) -> tuple[str, list[str], int, str] 
 
 
 def _check_options(
-    quiz: _Fields,
+    quiz: Fields,
     texts: list[str],
     correct: list[int],
     items: list[tuple[int, yaml.Node]],
@@ -434,7 +174,7 @@ def _check_options(
         )
 
 
-def _read_read_more(fields: _Fields) -> tuple[str | None, str | None]:
+def _read_read_more(fields: Fields) -> tuple[str | None, str | None]:
     read_more = fields.mapping("read_more", required=False)
     if read_more is None:
         return None, None
@@ -451,7 +191,7 @@ def _read_read_more(fields: _Fields) -> tuple[str | None, str | None]:
     return url, title
 
 
-def _read_id(fields: _Fields) -> str | None:
+def _read_id(fields: Fields) -> str | None:
     key = fields.text("id", max_len=MAX_KEY)
     if key is not None and not SLUG.fullmatch(key):
         fields.report.error(
@@ -462,7 +202,7 @@ def _read_id(fields: _Fields) -> str | None:
 
 
 def _check_key_point_and_words(
-    fields: _Fields, key_point: str | None, what_you_do: str | None, plain_body: str
+    fields: Fields, key_point: str | None, what_you_do: str | None, plain_body: str
 ) -> None:
     if key_point is None:
         return
@@ -477,13 +217,13 @@ def _check_key_point_and_words(
 
 
 def _read_lesson(path: Path, bundled: bool, problems: list[Problem]) -> LessonFile | None:
-    report = _Report(path, problems)
+    report = Report(path, problems)
     text = _read_text(path, report)
     split = _split_front_matter(text, report) if text is not None else None
     if split is None:
         return None
     front_matter, body, body_line = split
-    fields = _parse_mapping(front_matter, 2, report)
+    fields = parse_mapping(front_matter, 2, report)
     if fields is None:
         return None
     fields.reject_unknown(LESSON_FIELDS)
@@ -511,9 +251,9 @@ def _read_lesson(path: Path, bundled: bool, problems: list[Problem]) -> LessonFi
     )  # fmt: skip
 
 
-def _read_course_yaml(folder: Path, report: _Report) -> tuple[_Fields, dict[str, Any]] | None:
+def _read_course_yaml(folder: Path, report: Report) -> tuple[Fields, dict[str, Any]] | None:
     text = _read_text(report.path, report)
-    fields = _parse_mapping(text, 1, report) if text is not None else None
+    fields = parse_mapping(text, 1, report) if text is not None else None
     if fields is None:
         return None
     fields.reject_unknown(COURSE_FIELDS)
@@ -543,7 +283,7 @@ def _read_course_yaml(folder: Path, report: _Report) -> tuple[_Fields, dict[str,
     return fields, values
 
 
-def _lesson_names(fields: _Fields, folder: Path) -> tuple[list[tuple[int, str]], set[str]] | None:
+def _lesson_names(fields: Fields, folder: Path) -> tuple[list[tuple[int, str]], set[str]] | None:
     """The listed names that have a file, and every name listed; None if the list is broken."""
     listed = fields.texts("lessons", as_written=True)
     if listed is None:
@@ -566,7 +306,7 @@ def _lesson_names(fields: _Fields, folder: Path) -> tuple[list[tuple[int, str]],
     return found, seen
 
 
-def _has_course_yaml(folder: Path, report: _Report, markdown_files: list[Path]) -> bool | None:
+def _has_course_yaml(folder: Path, report: Report, markdown_files: list[Path]) -> bool | None:
     """True when course.yaml exists; None when the folder is empty and no course at all."""
     if report.path.is_file():
         return True
@@ -584,7 +324,7 @@ def _has_course_yaml(folder: Path, report: _Report, markdown_files: list[Path]) 
 def _load_course(
     folder: Path, bundled: bool, result: LoadResult, keys: dict[str, LessonFile]
 ) -> None:
-    report = _Report(folder / "course.yaml", result.problems)
+    report = Report(folder / "course.yaml", result.problems)
     markdown_files = sorted(folder.glob("*.md"))
     has_yaml = _has_course_yaml(folder, report, markdown_files)
     if has_yaml is None:
