@@ -14,6 +14,7 @@ from app.core.runtime import Runtime
 from app.delivery.dispatcher import Dispatcher, DispatchReport
 from app.delivery.jobs import plan_once
 from app.delivery.transport import make_transport
+from app.employees.models import Employee
 from app.lessons.service import sync_from_settings
 
 BROWSER_UA = (
@@ -25,6 +26,24 @@ BROWSER_UA = (
 def sync_lessons(runtime: Runtime) -> None:
     with runtime.session_factory() as session:
         sync_from_settings(session, runtime.settings, runtime.clock.now())
+        session.commit()
+
+
+def add_staff(runtime: Runtime, department: str, count: int, *, prefix: str = "p") -> None:
+    """`count` active people in `department`, straight into the database."""
+    now = runtime.clock.now()
+    with runtime.session_factory() as session:
+        session.add_all(
+            Employee(
+                email=f"{prefix}{i}.{abs(hash(department)) % 10_000}@kommun.example",
+                first_name=f"Person{i}",
+                last_name=department,
+                department=department,
+                created_at=now,
+                updated_at=now,
+            )
+            for i in range(count)
+        )
         session.commit()
 
 

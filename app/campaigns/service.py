@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -82,14 +83,64 @@ def _apply_schedule(campaign: Campaign, schedule: ScheduleIn) -> None:
     campaign.interval_minutes = schedule.interval_minutes
 
 
+def department_sizes(session: Session) -> dict[str, int]:
+    """Active people per department, for picking an audience: {department: head count}."""
+    rows = session.execute(
+        select(Employee.department, func.count())
+        .where(Employee.active.is_(True), Employee.erased_at.is_(None))
+        .where(Employee.department.is_not(None), Employee.department != "")
+        .group_by(Employee.department)
+        .order_by(Employee.department)
+    ).all()
+    return {str(d): int(n) for d, n in rows}
+
+
+def _known_departments(session: Session, wanted: list[str]) -> list[str]:
+    """`wanted`, deduplicated and sorted, or a 422 naming each unknown one and the known ones."""
+    sizes = department_sizes(session)
+    unknown = [d for d in dict.fromkeys(wanted) if d not in sizes]
+    if unknown:
+        known = (
+            ", ".join(f"{d} ({n})" for d, n in sizes.items())
+            or "inga än: importera personallistan först"
+        )
+        errors = []
+        for d in unknown:
+            close = difflib.get_close_matches(d, list(sizes), n=1, cutoff=0.6)
+            hint = f" Menade du {close[0]!r}?" if close else ""
+            errors.append(
+                {"field": "audience.departments", "message": f"okänd förvaltning {d!r}.{hint}"}
+            )
+        raise ProblemError(
+            422,
+            "Okänd förvaltning",
+            f"audience.departments: ingen aktiv anställd har förvaltningen "
+            f"{', '.join(repr(d) for d in unknown)}. Kända förvaltningar (antal personer): {known}. "
+            "Skriv namnet som i personallistan, eller lämna listan tom för alla.",
+            errors=errors,
+        )
+    return sorted(set(wanted))
+
+
+def audience_size(session: Session, campaign: Campaign) -> int:
+    """Active people the campaign would reach now (its departments, or everyone)."""
+    query = select(func.count()).where(
+        Employee.active.is_(True), Employee.erased_at.is_(None), Employee.email.is_not(None)
+    )
+    if campaign.departments:
+        query = query.where(Employee.department.in_(campaign.departments))
+    return int(session.scalar(query) or 0)
+
+
 def create_campaign(session: Session, body: CampaignCreate, now: datetime) -> Campaign:
     course = _course_by_slug(session, body.course)
+    departments = _known_departments(session, list(body.audience.departments))
     campaign = Campaign(
         name=body.name,
         course_id=course.id,
         status=CampaignStatus.draft,
         status_reason="",
-        departments=sorted(set(body.audience.departments)),
+        departments=departments,
         desired_retention=body.desired_retention,
         max_reviews_per_email=body.max_reviews_per_email,
         retire_after=body.retire_after,
@@ -130,7 +181,7 @@ def update_campaign(
     if patch.name is not None:
         campaign.name = patch.name
     if patch.audience is not None:
-        campaign.departments = sorted(set(patch.audience.departments))
+        campaign.departments = _known_departments(session, list(patch.audience.departments))
     if patch.schedule is not None:
         _apply_schedule(campaign, patch.schedule)
     if patch.desired_retention is not None:
@@ -164,6 +215,14 @@ def transition(
         )
         if not lessons:
             raise ProblemError(409, "Conflict", "The course has no lessons; sync the lessons first")
+        if not audience_size(session, campaign):
+            who = ", ".join(campaign.departments) or "hela organisationen"
+            raise ProblemError(
+                409,
+                "Kampanjen når ingen",
+                f"Ingen aktiv anställd med e-postadress finns i målgruppen ({who}). "
+                "Importera personallistan eller ändra målgruppen, och starta sedan igen.",
+            )
         campaign.started_at = now
         enroll_audience(session, campaign, now)
     if action == "resume":

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.core.runtime import Runtime
-from tests.flow import sync_lessons
+from tests.flow import add_staff, sync_lessons
 
 BODY: dict[str, Any] = {
     "name": "Våld i nära relationer",
@@ -34,6 +34,8 @@ def body_with(path: str, value: Any) -> dict[str, Any]:
 @pytest.fixture
 def synced(runtime: Runtime) -> Runtime:
     sync_lessons(runtime)
+    add_staff(runtime, "Vård och omsorg", 3)
+    add_staff(runtime, "Socialförvaltningen", 2)
     return runtime
 
 
