@@ -49,9 +49,7 @@ def _mailbox(field: str, name: str, address: str) -> str:
             return value  # nearly every name: one short line, as before
     # A long name (formataddr writes one unfolded encoded word), or a non-ASCII local part
     # (formataddr refuses it; it goes out as UTF-8 with SMTPUTF8): folded encoded words.
-    words = Header(name, "utf-8", header_name=field).encode(
-        linesep=_CRLF, maxlinelen=_SOFT_LIMIT
-    )
+    words = Header(name, "utf-8", header_name=field).encode(linesep=_CRLF, maxlinelen=_SOFT_LIMIT)
     last = words.rsplit(_CRLF, 1)[-1]
     used = len(last) if _CRLF in words else len(field) + 2 + len(words)
     fits = used + len(address) + 3 <= _SOFT_LIMIT  # " <" + address + ">"

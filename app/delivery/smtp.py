@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import time
@@ -16,6 +17,13 @@ import aiosmtplib
 
 from app.core import metrics
 from app.core.config import SmtpTarget
+from app.delivery.addresses import (
+    NO_SMTPUTF8,
+    SENDER_NO_SMTPUTF8,
+    AddressError,
+    needs_smtputf8,
+    wire_address,
+)
 from app.delivery.compose import Outgoing
 
 log = logging.getLogger(__name__)
@@ -41,9 +49,10 @@ class SendResult:
 
     @property
     def reason(self) -> str:
-        """For metrics: 4xx, 5xx or connection (no reply at all)."""
+        """For metrics: 4xx, 5xx, connection (no reply at all) or address (not attempted: the
+        address cannot be sent through this relay)."""
         if self.code is None:
-            return "connection"
+            return "address" if self.outcome is Outcome.permanent else "connection"
         return "5xx" if self.code >= 500 else "4xx"
 
 
@@ -51,8 +60,20 @@ class RelayRefused(Exception):
     """Setting up the connection failed in a way no retry fixes (login, TLS, no AUTH)."""
 
 
+class Unsendable(Exception):
+    """Not sent, and no retry helps: the address needs what the relay does not offer, or it
+    cannot be written at all. `outcome` is permanent for the recipient, blocked for our sender."""
+
+    def __init__(self, outcome: Outcome, reason: str) -> None:
+        super().__init__(reason)
+        self.outcome = outcome
+        self.reason = reason
+
+
 def classify(exc: BaseException) -> tuple[Outcome, str, int | None]:
     """Map an SMTP failure to what the outbox should do with the message."""
+    if isinstance(exc, Unsendable):
+        return exc.outcome, exc.reason, None
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
         first = exc.recipients[0]
         return _by_code(first.code, first.message)
@@ -154,9 +175,11 @@ class SmtpPool:
         client = await idle.get()
         started = time.perf_counter()
         try:
+            sender, recipient = self._envelope(item.recipient)
             if client is None or not client.is_connected:
                 client = await self._connect()
-            await client.sendmail(self.sender, [item.recipient], item.data)
+            options = await self._mail_options(client, sender, recipient)
+            await client.sendmail(sender, [recipient], item.data, mail_options=options)
             metrics.SEND_SECONDS.observe(time.perf_counter() - started)
             metrics.EMAILS_SENT.inc()
             return SendResult(item.delivery_id, Outcome.sent, item.message_id)
@@ -171,7 +194,7 @@ class SmtpPool:
                     None,
                 )
             if outcome is Outcome.temporary or not isinstance(
-                exc, aiosmtplib.SMTPRecipientsRefused
+                exc, aiosmtplib.SMTPRecipientsRefused | Unsendable
             ):
                 await _discard(client)
                 client = None  # reconnect for the next message
@@ -181,6 +204,32 @@ class SmtpPool:
             return result
         finally:
             idle.put_nowait(client)
+
+    def _envelope(self, recipient: str) -> tuple[str, str]:
+        """MAIL FROM and RCPT TO addresses, with their domains in ASCII form."""
+        try:
+            sender = wire_address(self.sender)
+        except AddressError as exc:
+            raise Unsendable(Outcome.blocked, f"NANOLEARN_MAIL_FROM: {exc}") from None
+        try:
+            return sender, wire_address(recipient)
+        except AddressError as exc:
+            raise Unsendable(Outcome.permanent, str(exc)) from None
+
+    @staticmethod
+    async def _mail_options(client: aiosmtplib.SMTP, sender: str, recipient: str) -> list[str]:
+        """SMTPUTF8 (RFC 6531) when an address needs it: a non-ASCII local part has no ASCII
+        form, so without it in the relay's EHLO the e-mail cannot be sent at all."""
+        if not needs_smtputf8(sender) and not needs_smtputf8(recipient):
+            return []
+        if client.is_ehlo_or_helo_needed:  # sendmail would say EHLO first; we need its answer
+            with contextlib.suppress(aiosmtplib.SMTPHeloError):  # HELO only: no SMTPUTF8
+                await client.ehlo()
+        if not client.supports_extension("smtputf8"):
+            if needs_smtputf8(sender):
+                raise Unsendable(Outcome.blocked, SENDER_NO_SMTPUTF8)
+            raise Unsendable(Outcome.permanent, NO_SMTPUTF8)
+        return ["SMTPUTF8"]
 
     async def send_all(
         self,
