@@ -25,10 +25,15 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     raw: bytes
+    smtputf8: bool = False  # MAIL FROM carried SMTPUTF8
 
     @property
     def message(self) -> EmailMessage:
-        msg = email.message_from_bytes(self.raw, policy=email.policy.default)
+        # Parsing bytes reads 8-bit header text as undecodable; a message sent with SMTPUTF8
+        # has UTF-8 headers (RFC 6532), so it is read as text.
+        msg = email.message_from_string(
+            self.raw.decode("utf-8", "surrogateescape"), policy=email.policy.default
+        )
         assert isinstance(msg, EmailMessage)
         return msg
 
@@ -41,18 +46,26 @@ class CollectingHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.received.append(
-                Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
+                Received(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    bytes(envelope.content),
+                    bool(envelope.smtp_utf8),
+                )
             )
         return "250 Message accepted"
 
 
 class SmtpSink:
-    """Starts on a free loopback port; `url` is what NANOLEARN_SMTP_URL would be."""
+    """Starts on a free loopback port; `url` is what NANOLEARN_SMTP_URL would be. Options go to
+    aiosmtpd's SMTP, e.g. enable_SMTPUTF8=False for a relay without SMTPUTF8 (on by default)."""
 
-    def __init__(self, handler: Any | None = None) -> None:
+    def __init__(self, handler: Any | None = None, **smtp_options: Any) -> None:
         self.handler = handler or CollectingHandler()
         self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(
+            self.handler, hostname="127.0.0.1", port=self.port, **smtp_options
+        )
 
     @property
     def url(self) -> str:

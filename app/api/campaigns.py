@@ -27,6 +27,7 @@ from app.campaigns.schemas import (
 from app.core.clock import Clock
 from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.errors import ProblemError
+from app.delivery.addresses import AddressError
 from app.delivery.compose import Outgoing
 from app.delivery.lifecycle import change_status
 from app.delivery.preview import preview_html, test_message
@@ -125,19 +126,27 @@ async def test_send(
 ) -> TestSendOut:
     """Send one lesson e-mail to an address now, to check how it looks in a real inbox."""
     campaign = service.get_campaign(session, campaign_id)
-    message = test_message(session, settings, campaign, body.lesson, str(body.email), clock.now())
+    try:
+        data, mid = test_message(
+            session, settings, campaign, body.lesson, str(body.email), clock.now()
+        )
+    except AddressError as exc:
+        error = {"field": "email", "message": str(exc)}
+        raise ProblemError(422, "Unusable address", str(exc), errors=[error]) from None
     # The same transport as the dispatcher: same TLS, CA file, AUTH and error reading.
     transport = make_transport(settings, concurrency=1)
-    mid = str(message["Message-ID"])
     try:
-        result = await transport.send(Outgoing(0, str(body.email), message.as_bytes(), mid))
+        result = await transport.send(Outgoing(0, str(body.email), data, mid))
     finally:
         await transport.close()
     if result.outcome is not Outcome.sent:
+        refused = (
+            "cannot take this address"  # not tried: e.g. it needs SMTPUTF8, the relay lacks it
+            if result.reason == "address"
+            else "did not accept the message"
+        )
         raise ProblemError(
-            502,
-            "The mail relay did not accept the message",
-            f"{settings.smtp.label}: {result.error}",
+            502, f"The mail relay {refused}", f"{settings.smtp.label}: {result.error}"
         )
     # The lesson, never the address it went to.
     _audit(session, key, "test_send", campaign.id, clock, rows=1, detail={"lesson": body.lesson})

@@ -18,7 +18,8 @@ PROCESS = CollectorRegistry()
 EMAILS_SENT = Counter("nanolearn_emails_sent", "E-mails the relay accepted.", registry=PROCESS)
 EMAILS_FAILED = Counter(
     "nanolearn_emails_failed",
-    "Send attempts that failed, by reason: 4xx and connection are retried later, 5xx is final.",
+    "Send attempts that failed, by reason: 4xx and connection are retried later, 5xx is final, "
+    "address is final without trying (e.g. an address that needs SMTPUTF8 the relay lacks).",
     ["reason"],
     registry=PROCESS,
 )
@@ -39,7 +40,7 @@ RATE_LIMITED = Counter(
     registry=PROCESS,
 )
 
-for reason in ("4xx", "5xx", "connection"):
+for reason in ("4xx", "5xx", "connection", "address"):
     EMAILS_FAILED.labels(reason)  # show zeros from the start: rate() needs a first sample
 
 

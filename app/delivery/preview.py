@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -14,7 +13,8 @@ from app.core.config import Settings
 from app.core.errors import ProblemError
 from app.core.links import Links
 from app.core.tokens import message_id
-from app.delivery.render import EmailContent, build_message, render_email
+from app.delivery.mime import build_message_bytes
+from app.delivery.render import EmailContent, render_email
 from app.lessons.content import VersionedLesson, lesson_content, question_content
 from app.lessons.models import Course, Lesson, LessonVersion
 
@@ -87,17 +87,21 @@ def test_message(
     lesson_key: str | None,
     to_addr: str,
     now: datetime,
-) -> EmailMessage:
+) -> tuple[bytes, str]:
+    """The message as employees get it (the same writer) and its Message-ID. Raises
+    addresses.AddressError for an address no e-mail can carry."""
     course, content = preview_content(session, settings, campaign, lesson_key, now, "")
     rendered = render_email(content)
     mid = message_id(settings.secret(), -int(now.timestamp()), settings.mail_domain)
-    return build_message(
+    mid = mid.replace("nl.-", "nl.test.")
+    data = build_message_bytes(
         rendered,
         to_addr=to_addr,
         to_name="",
         from_addr=settings.mail_from,
-        message_id=mid.replace("nl.-", "nl.test."),
+        message_id=mid,
         unsubscribe_url=content.unsubscribe_url,
         date=now,
         language=course.language,
     )
+    return data, mid

@@ -20,6 +20,7 @@ import css_inline
 
 from app.core.i18n import format_date, normalize_language, t
 from app.core.templates import get_template
+from app.delivery.addresses import wire_address
 from app.lessons.content import LessonContent, QuestionContent
 
 
@@ -113,10 +114,13 @@ def build_message(
     date: datetime,
     language: str,
 ) -> EmailMessage:
-    """A multipart/alternative message (text, then HTML) with one-click unsubscribe headers."""
+    """A multipart/alternative message (text, then HTML) with one-click unsubscribe headers.
+
+    The reference for mime.build_message_bytes, which is what is sent. Unlike it, this one
+    cannot address a non-ASCII local part (the standard library's Address refuses one)."""
     msg = EmailMessage(policy=_POLICY)
     msg["From"] = from_addr
-    msg["To"] = Address(display_name=_one_line(to_name), addr_spec=to_addr)
+    msg["To"] = Address(display_name=_one_line(to_name), addr_spec=wire_address(to_addr))
     msg["Subject"] = _one_line(rendered.subject)
     msg["Date"] = format_datetime(date if date.tzinfo else date.replace(tzinfo=UTC))
     msg["Message-ID"] = message_id if message_id.startswith("<") else f"<{message_id}>"

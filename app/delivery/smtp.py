@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import time
@@ -13,6 +14,13 @@ import aiosmtplib
 
 from app.core import metrics
 from app.core.config import SmtpTarget
+from app.delivery.addresses import (
+    NO_SMTPUTF8,
+    SENDER_NO_SMTPUTF8,
+    AddressError,
+    needs_smtputf8,
+    wire_address,
+)
 from app.delivery.compose import Outgoing
 from app.outbox.results import Outcome, SendResult
 
@@ -23,8 +31,20 @@ class RelayRefused(Exception):
     """Setting up the connection failed in a way no retry fixes (login, TLS, no AUTH)."""
 
 
+class Unsendable(Exception):
+    """Not sent, and no retry helps: the address needs what the relay does not offer, or it
+    cannot be written at all. `outcome` is permanent for the recipient, blocked for our sender."""
+
+    def __init__(self, outcome: Outcome, reason: str) -> None:
+        super().__init__(reason)
+        self.outcome = outcome
+        self.reason = reason
+
+
 def classify(exc: BaseException) -> tuple[Outcome, str, int | None]:
     """Map an SMTP failure to what the outbox should do with the message."""
+    if isinstance(exc, Unsendable):
+        return exc.outcome, exc.reason, None
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
         first = exc.recipients[0]
         return _by_code(first.code, first.message)
@@ -130,9 +150,11 @@ class SmtpPool:
         client = await idle.get()
         started = time.perf_counter()
         try:
+            sender, recipients = self._envelope([item.recipient, *item.also_to])
             if client is None or not client.is_connected:
                 client = await self._connect()
-            await client.sendmail(self.sender, [item.recipient, *item.also_to], item.data)
+            options = await self._mail_options(client, sender, recipients)
+            await client.sendmail(sender, recipients, item.data, mail_options=options)
             metrics.SEND_SECONDS.observe(time.perf_counter() - started)
             metrics.EMAILS_SENT.inc()
             return SendResult(item.delivery_id, Outcome.sent, item.message_id)
@@ -147,7 +169,7 @@ class SmtpPool:
                     None,
                 )
             if outcome is Outcome.temporary or not isinstance(
-                exc, aiosmtplib.SMTPRecipientsRefused
+                exc, aiosmtplib.SMTPRecipientsRefused | Unsendable
             ):
                 await _discard(client)
                 client = None  # reconnect for the next message
@@ -157,6 +179,34 @@ class SmtpPool:
             return result
         finally:
             idle.put_nowait(client)
+
+    def _envelope(self, recipients: list[str]) -> tuple[str, list[str]]:
+        """MAIL FROM and RCPT TO addresses, with their domains in ASCII form."""
+        try:
+            sender = wire_address(self.sender)
+        except AddressError as exc:
+            raise Unsendable(Outcome.blocked, f"NANOLEARN_MAIL_FROM: {exc}") from None
+        try:
+            return sender, [wire_address(r) for r in recipients]
+        except AddressError as exc:
+            raise Unsendable(Outcome.permanent, str(exc)) from None
+
+    @staticmethod
+    async def _mail_options(
+        client: aiosmtplib.SMTP, sender: str, recipients: list[str]
+    ) -> list[str]:
+        """SMTPUTF8 (RFC 6531) when an address needs it: a non-ASCII local part has no ASCII
+        form, so without it in the relay's EHLO the e-mail cannot be sent at all."""
+        if not needs_smtputf8(sender) and not any(map(needs_smtputf8, recipients)):
+            return []
+        if client.is_ehlo_or_helo_needed:  # sendmail would say EHLO first; we need its answer
+            with contextlib.suppress(aiosmtplib.SMTPHeloError):  # HELO only: no SMTPUTF8
+                await client.ehlo()
+        if not client.supports_extension("smtputf8"):
+            if needs_smtputf8(sender):
+                raise Unsendable(Outcome.blocked, SENDER_NO_SMTPUTF8)
+            raise Unsendable(Outcome.permanent, NO_SMTPUTF8)
+        return ["SMTPUTF8"]
 
     async def close(self) -> None:
         if self._idle is None:

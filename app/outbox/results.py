@@ -26,7 +26,8 @@ class SendResult:
 
     @property
     def reason(self) -> str:
-        """For metrics: 4xx, 5xx or connection (no reply at all)."""
+        """For metrics: 4xx, 5xx, connection (no reply at all) or address (not attempted: the
+        address cannot be sent through this relay)."""
         if self.code is None:
-            return "connection"
+            return "address" if self.outcome is Outcome.permanent else "connection"
         return "5xx" if self.code >= 500 else "4xx"

@@ -23,6 +23,7 @@ CASES = [
     ),
     ("x@kommun.example", "", "Plain ASCII subject"),
     ("y@kommun.example", 'Anna "Quoted", Lind', "Subject\nwith a line break"),
+    ("anna@kommunö.se", "Anna Öberg", "IDN: the domain goes out as xn--kommun-1xa.se"),
 ]
 
 
