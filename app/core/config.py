@@ -208,7 +208,13 @@ class Settings(BaseSettings):
 
     @property
     def mail_domain(self) -> str:
-        return self.mail_from.rsplit("@", 1)[-1].strip(" >")
+        """The sender's domain in ASCII (punycode) form: it goes into Message-IDs."""
+        domain = self.mail_from.rsplit("@", 1)[-1].strip(" >")
+        try:
+            return domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            return domain
+
 
     def secret(self) -> bytes:
         """The signing key: from the setting, else from data/secret_key (made on first use)."""
