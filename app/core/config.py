@@ -215,7 +215,6 @@ class Settings(BaseSettings):
         except UnicodeError:
             return domain
 
-
     def secret(self) -> bytes:
         """The signing key: from the setting, else from data/secret_key (made on first use)."""
         if self.secret_key is not None:

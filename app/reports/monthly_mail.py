@@ -18,14 +18,14 @@ XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.she
 FUNNEL_LABELS = {
     "sent": "Frågor skickade",
     "viewed": "Lästa",
-    "answered": "Besvarade",
+    "answered": "Besvarade (med repetitioner)",
     "correct": "Rätt första försöket",
     "retired": "Inlärda (klara med repetitionerna)",
 }
 CHANGE_LABELS = (
     ("enrolled", "Nya deltagare"),
     ("lessons_sent", "Lektioner skickade"),
-    ("answered", "Besvarade frågor"),
+    ("answered", "Svar (med repetitioner)"),
     ("correct", "Rätt svar"),
     ("mastered", "Inlärda frågor"),
     ("completed", "Genomförde hela kursen"),

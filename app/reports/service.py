@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import Any
 
 from sqlalchemy import Row, Select, and_, case, distinct, exists, func, select
 from sqlalchemy.orm import Session
@@ -61,13 +61,6 @@ class CompletionRow:
     opted_out_at: datetime | None
     completion_pct: int
     answered_in_course: int = 0  # questions answered about lessons still in the course
-
-
-class CampaignTotals(TypedDict):
-    enrolled: int
-    lessons_sent: int
-    answered: int
-    opted_out: int
 
 
 def lessons_in_course(session: Session, course_id: int) -> int:
@@ -270,35 +263,6 @@ def _to_row(r: Row[Any], lesson_count: int) -> CompletionRow:
         opted_out_at=r.opted_out_at if opted_out else None,
         completion_pct=completion_pct(int(r.in_course), lesson_count),
         answered_in_course=int(r.in_course),
-    )
-
-
-def campaign_totals(session: Session, campaign_id: int) -> CampaignTotals:
-    """Headline numbers for a campaign, in one round trip; same definitions as the report."""
-    enrollments = select(func.count(Enrollment.id)).where(Enrollment.campaign_id == campaign_id)
-    opted_out = enrollments.where(Enrollment.status == EnrollmentStatus.opted_out)
-    sent = select(func.count(Delivery.id)).where(sent_deliveries(campaign_id))
-    answered_pairs = (
-        select(Answer.enrollment_id, Answer.lesson_id)
-        .join(Enrollment, Enrollment.id == Answer.enrollment_id)
-        .where(Enrollment.campaign_id == campaign_id, Answer.is_review.is_(False))
-        .distinct()
-        .subquery()
-    )
-    answered = select(func.count()).select_from(answered_pairs)
-    row = session.execute(
-        select(
-            enrollments.scalar_subquery(),
-            sent.scalar_subquery(),
-            answered.scalar_subquery(),
-            opted_out.scalar_subquery(),
-        )
-    ).one()
-    return CampaignTotals(
-        enrolled=int(row[0]),
-        lessons_sent=int(row[1]),
-        answered=int(row[2]),
-        opted_out=int(row[3]),
     )
 
 

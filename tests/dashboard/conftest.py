@@ -7,7 +7,10 @@ from fastapi.testclient import TestClient
 
 from app.auth.models import Role
 from app.auth.service import create_api_key
+from app.core.clock import FakeClock
 from app.core.runtime import Runtime
+from tests.dashboard.played import play
+from tests.smtp_server import SmtpSink
 
 
 def new_key(
@@ -34,3 +37,17 @@ def dashboard_key(runtime: Runtime) -> str:
 def signed_in(client: TestClient, dashboard_key: str) -> TestClient:
     sign_in(client, dashboard_key)
     return client
+
+
+@pytest.fixture
+def played(
+    runtime: Runtime,
+    client: TestClient,
+    clock: FakeClock,
+    smtp_sink: SmtpSink,
+    editor_headers: dict[str, str],
+) -> int:
+    """Four rounds: enough for the flags (eleven first answers each) and the first reviews."""
+    campaign_id = play(client, runtime, clock, smtp_sink, editor_headers, slots=4)
+    sign_in(client, new_key(runtime))
+    return campaign_id

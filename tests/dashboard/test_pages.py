@@ -15,24 +15,10 @@ from sqlalchemy import select
 from app.auth.models import AuditEntry
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
-from app.reports.service import campaign_totals
+from app.reports.figures import campaign_figures
 from tests.dashboard.conftest import new_key, sign_in
 from tests.dashboard.played import CAMPAIGN, play
 from tests.smtp_server import SmtpSink
-
-
-@pytest.fixture
-def played(
-    runtime: Runtime,
-    client: TestClient,
-    clock: FakeClock,
-    smtp_sink: SmtpSink,
-    editor_headers: dict[str, str],
-) -> int:
-    """Four rounds: enough for the flags (eleven first answers each) and the first reviews."""
-    campaign_id = play(client, runtime, clock, smtp_sink, editor_headers, slots=4)
-    sign_in(client, new_key(runtime))
-    return campaign_id
 
 
 @pytest.fixture
@@ -63,7 +49,7 @@ def test_campaign_list(played: int, client: TestClient, runtime: Runtime) -> Non
     assert page.headers["cache-control"] == "no-store"
     assert_strict_page(page.text)
     with runtime.session_factory() as session:
-        totals = campaign_totals(session, played)
+        totals = campaign_figures(session, played)
     row = re.search(r"<tr>\s*<th scope=\"row\">.*?</tr>", page.text, re.S)
     assert row is not None
     cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row.group(0), re.S)
@@ -71,9 +57,9 @@ def test_campaign_list(played: int, client: TestClient, runtime: Runtime) -> Non
     assert cells[1] == "Radikalisering och våldsbejakande extremism"
     assert "Pågår" in cells[2]
     assert cells[3:6] == [
-        str(totals["enrolled"]),
-        str(totals["lessons_sent"]),
-        str(totals["answered"]),
+        str(totals.enrolled),
+        str(totals.lessons_sent),
+        str(totals.questions_answered),
     ]
     assert cells[6] == "tis 20 jan kl.\u00a008.00"  # the fifth slot (Tue 6 Jan was the first)
 

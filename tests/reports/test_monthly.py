@@ -63,7 +63,7 @@ def test_sent_once_on_the_first_weekday_with_the_xlsx(
     assert message["Message-ID"] == f"<monthly-report-{campaign_id}-2026-02@kommun.example>"
     text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "Förändring: januari 2026 jämfört med december 2025" in text
-    assert re.search(r"Besvarade frågor +9 +0 +\+9", text)
+    assert re.search(r"Svar \(med repetitioner\) +9 +0 +\+9", text)
     # Kommunjurist (1) is too small, so Ekonomi (6) is merged with it: 7 people, 9 of 14.
     assert re.search(r"Övriga \(små grupper\) +7 +64 %", text)
     [attachment] = list(message.iter_attachments())

@@ -19,6 +19,7 @@ from app.dashboard.views.download_links import DownloadGroup, download_groups
 from app.dashboard.views.key_figures import KeyFigure, key_figures
 from app.learning.schemas import Completion, LearningReport, Rate
 from app.lessons.models import Course
+from app.reports.figures import campaign_figures
 from app.reports.learning import (
     CONFUSING,
     MIN_ANSWERS_TO_FLAG,
@@ -26,13 +27,12 @@ from app.reports.learning import (
     TOO_EASY,
     learning_report,
 )
-from app.reports.service import campaign_totals
 
 ACCURACY_LABELS = ("Första\nsvaret", "1:a\nrepetitionen", "2:a\nrepetitionen", "3:e\nrepetitionen")
 FUNNEL_LABELS = {
     "sent": "Skickade frågor",
     "viewed": "Öppnade",
-    "answered": "Besvarade",
+    "answered": "Besvarade (med repetitioner)",
     "correct": "Rätt första gången",
     "retired": "Inlärda",
 }
@@ -107,7 +107,7 @@ def campaign_page(
     session: Session, campaign: Campaign, now: datetime, min_group: int
 ) -> CampaignPage:
     report = learning_report(session, campaign, min_group)
-    totals = campaign_totals(session, campaign.id)
+    totals = campaign_figures(session, campaign.id)
     course = session.get(Course, campaign.course_id)
     accuracy = _shares(report.accuracy_by_repetition, ACCURACY_LABELS)
     forgetting = _shares(report.forgetting_curve, _day_labels(report.forgetting_curve))

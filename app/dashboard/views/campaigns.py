@@ -12,7 +12,7 @@ from app.campaigns.service import list_campaigns
 from app.dashboard.formatting import number
 from app.dashboard.views import labels
 from app.lessons.models import Course
-from app.reports.service import campaign_totals
+from app.reports.figures import campaign_figures
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,11 @@ class CampaignRow:
 
 
 def campaign_rows(session: Session, now: datetime) -> list[CampaignRow]:
-    """Newest first. The counts use the HR report's definitions (campaign_totals)."""
+    """Newest first. The counts are app.reports.figures' definitions, as everywhere."""
     courses = dict(session.execute(select(Course.id, Course.title)).all())
     rows = []
     for campaign in list_campaigns(session):
-        totals = campaign_totals(session, campaign.id)
+        totals = campaign_figures(session, campaign.id)
         rows.append(
             CampaignRow(
                 id=campaign.id,
@@ -41,9 +41,9 @@ def campaign_rows(session: Session, now: datetime) -> list[CampaignRow]:
                 course=courses.get(campaign.course_id, ""),
                 status=labels.status(campaign),
                 status_key=str(campaign.status),
-                enrolled=number(totals["enrolled"]),
-                lessons_sent=number(totals["lessons_sent"]),
-                answered=number(totals["answered"]),
+                enrolled=number(totals.enrolled),
+                lessons_sent=number(totals.lessons_sent),
+                answered=number(totals.questions_answered),
                 next_send=labels.next_send(campaign, now),
             )
         )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from app.dashboard.formatting import number, percent, percent_value
 from app.learning.schemas import LearningReport
-from app.reports.service import CampaignTotals
+from app.reports.figures import CampaignFigures
 
 
 @dataclass(frozen=True)
@@ -17,11 +17,11 @@ class KeyFigure:
 
 
 def key_figures(
-    report: LearningReport, totals: CampaignTotals, retire_after: int
+    report: LearningReport, totals: CampaignFigures, retire_after: int
 ) -> list[KeyFigure]:
     funnel = {s.step: s.count for s in report.funnel}
     sent, answered = funnel.get("sent", 0), funnel.get("answered", 0)
-    opted_out = totals["opted_out"]
+    opted_out = totals.opted_out
     retention = report.retention
     if retention.actual is None:
         goal = "Ingen har svarat på en repetition än."
@@ -33,15 +33,16 @@ def key_figures(
     return [
         KeyFigure(
             "Deltagare",
-            number(totals["enrolled"]),
+            number(totals.enrolled),
             f"{number(opted_out)} har avslutat utskicken."
             if opted_out
             else "Ingen har avslutat utskicken.",
         ),
         KeyFigure(
-            "Besvarade frågor",
+            "Svarsfrekvens",
             percent(answered / sent) if sent else percent(None),
-            f"{number(answered)} av {number(sent)} skickade frågor har fått svar.",
+            f"{number(answered)} av {number(sent)} skickade frågor (med repetitioner) "
+            "har fått svar.",
         ),
         KeyFigure("Rätt vid repetition", percent(retention.actual), goal),
         KeyFigure(
