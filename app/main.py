@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from app.auth.throttle import FailureThrottle
 from app.core.errors import install_error_handlers, problem_responses
 from app.core.runtime import Runtime
 
@@ -50,6 +51,7 @@ def create_app(runtime: Runtime | None = None, *, background: bool = False) -> F
     app.state.session_factory = runtime.session_factory
     app.state.clock = runtime.clock
     app.state.services = None
+    app.state.auth_throttle = FailureThrottle.from_settings(runtime.settings)
     install_error_handlers(app, max_body=MAX_BODY_BYTES, body_limits=PUBLIC_BODY_LIMITS)
     _include_routers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

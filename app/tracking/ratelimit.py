@@ -51,6 +51,17 @@ class SlidingWindowLimiter:
             counts.current += 1
             return None
 
+    def waiting(self, key: str, now: datetime) -> int | None:
+        """Like `hit` without counting: None while `key` is under the limit, else the wait."""
+        index, into = divmod(now.timestamp(), self.window)
+        with self._lock:
+            if key not in self._keys:
+                return None  # a key never counted stays unknown: looking costs no memory
+            counts = self._advance(key, int(index))
+            if self._estimate(counts, into) >= self.limit:
+                return self._wait(counts, into)
+            return None
+
     def _estimate(self, counts: _Counts, into: float) -> float:
         return counts.previous * (1 - into / self.window) + counts.current
 
