@@ -5,6 +5,7 @@ address gets 429 with Retry-After, in the API (problem+json) and in the dashboar
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections import Counter
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
+from tests.dashboard.conftest import form_token, new_key
 from tests.delivery.test_observability import metrics, value
 
 GUESSER = ("203.0.113.7", 50000)
@@ -101,6 +103,60 @@ def test_a_thousand_wrong_api_keys_are_throttled(
     clock.advance(timedelta(seconds=wait))
     again = guesser.get("/api/v1/campaigns", headers={"Authorization": f"Bearer {keys[0]}"})
     assert again.status_code == 401
+
+
+def test_a_thousand_wrong_keys_in_the_sign_in_form_are_throttled(
+    app: FastAPI,
+    client: TestClient,
+    guesser: TestClient,
+    runtime: Runtime,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    limit = runtime.settings.auth_failure_limit
+    good = new_key(runtime)
+    keys = wrong_keys(good.split("_")[1], GUESSES)
+    token = form_token(guesser)
+    before = metrics(client)
+    answers: Counter[int] = Counter()
+    with caplog.at_level(logging.INFO):
+        for key in keys:
+            response = guesser.post("/dashboard/login", data={"api_key": key, "csrf_token": token})
+            answers[response.status_code] += 1
+    assert answers == {401: limit, 429: GUESSES - limit}
+
+    refused = guesser.post("/dashboard/login", data={"api_key": good, "csrf_token": token})
+    assert refused.status_code == 429 and "nanolearn_dashboard" not in refused.cookies
+    assert int(refused.headers["retry-after"]) > 0
+    assert re.search(r"För många försök med fel nyckel. Vänta \d+ minuter", refused.text)
+    assert 'role="alert"' in refused.text and '<html lang="sv">' in refused.text
+
+    with TestClient(app, client=COLLEAGUE, follow_redirects=False) as colleague:
+        data = {"api_key": good, "csrf_token": form_token(colleague)}
+        response = colleague.post("/dashboard/login", data=data)
+        assert response.status_code == 303 and response.headers["location"] == "/dashboard"
+        assert colleague.get("/dashboard").status_code == 200
+
+    after = metrics(client)
+    diff = value(after, FAILURES, surface="dashboard") - value(
+        before, FAILURES, surface="dashboard"
+    )
+    assert diff == limit
+    assert value(after, FAILURES, surface="api") == value(before, FAILURES, surface="api")
+    text = logged(caplog)
+    assert not [k for k in keys if k.split("_", 2)[2] in text]
+    assert GUESSER[0] not in text and good not in text
+
+
+def test_both_surfaces_share_one_count_per_address(
+    guesser: TestClient, runtime: Runtime, admin_headers: dict[str, str]
+) -> None:
+    limit = runtime.settings.auth_failure_limit
+    prefix = admin_headers["Authorization"].split("_")[1]
+    for key in wrong_keys(prefix, limit):
+        headers = {"Authorization": f"Bearer {key}"}
+        assert guesser.get("/api/v1/campaigns", headers=headers).status_code == 401
+    data = {"api_key": wrong_keys(prefix, 1)[0], "csrf_token": form_token(guesser)}
+    assert guesser.post("/dashboard/login", data=data).status_code == 429
 
 
 def test_successful_sign_ins_are_not_counted(
