@@ -11,12 +11,15 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
+from app.main import create_app
+from tests.a11y.browser import live_server
 from tests.dashboard.conftest import form_token, new_key
 from tests.delivery.test_observability import metrics, value
 
@@ -166,3 +169,23 @@ def test_successful_sign_ins_are_not_counted(
         assert guesser.get("/api/v1/campaigns", headers=admin_headers).status_code == 200
     missing = guesser.get("/api/v1/campaigns")  # no key at all is no guess either
     assert missing.status_code == 401
+
+
+def test_behind_a_proxy_each_client_counts_on_its_own(
+    runtime: Runtime, admin_headers: dict[str, str]
+) -> None:
+    """Through real uvicorn, which trusts X-Forwarded-For from 127.0.0.1 as `serve` does by
+    default (FORWARDED_ALLOW_IPS): the proxy's clients are told apart, not the proxy throttled."""
+    limit = runtime.settings.auth_failure_limit
+    prefix = admin_headers["Authorization"].split("_")[1]
+    with live_server(create_app(runtime)) as base, httpx.Client(base_url=base) as proxy:
+        guesser = {"X-Forwarded-For": GUESSER[0]}
+        statuses = [
+            proxy.get(
+                "/api/v1/campaigns", headers={**guesser, "Authorization": f"Bearer {key}"}
+            ).status_code
+            for key in wrong_keys(prefix, limit + 5)
+        ]
+        assert statuses == [401] * limit + [429] * 5
+        colleague = {"X-Forwarded-For": COLLEAGUE[0], **admin_headers}
+        assert proxy.get("/api/v1/campaigns", headers=colleague).status_code == 200
