@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app.api import include_api
+from app.auth.throttle import FailureThrottle
 from app.core.errors import install_error_handlers
 from app.core.health import router as health
 from app.core.metrics import registry_for
@@ -58,6 +59,7 @@ def create_app(runtime: Runtime | None = None, *, background: bool = False) -> F
     app.state.clock = runtime.clock
     app.state.services = None
     app.state.metrics = registry_for(OutboxCollector(runtime.session_factory, runtime.clock))
+    app.state.auth_throttle = FailureThrottle.from_settings(runtime.settings)
     install_error_handlers(app, max_body=MAX_BODY_BYTES, body_limits=PUBLIC_BODY_LIMITS)
     _include_routers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

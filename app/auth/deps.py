@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException
+from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth.models import ApiKey, Role
 from app.auth.service import authenticate
-from app.core.deps import ClockDep, SessionDep
+from app.auth.throttle import auth_throttle
+from app.core.deps import ClockDep, SessionDep, client_address
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: nanolearn apikey create")
 
 
 def current_key(
+    request: Request,
     session: SessionDep,
     clock: ClockDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -26,8 +28,17 @@ def current_key(
             "Send an API key as 'Authorization: Bearer <key>' (create one: nanolearn apikey create)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    key = authenticate(session, credentials.credentials, clock.now())
+    throttle, address, now = auth_throttle(request), client_address(request), clock.now()
+    wait = throttle.retry_after("api", address, now)
+    if wait is not None:
+        raise HTTPException(
+            429,
+            f"Too many wrong API keys from your address; try again in {wait} seconds",
+            headers={"Retry-After": str(wait)},
+        )
+    key = authenticate(session, credentials.credentials, now)
     if key is None:
+        throttle.failed("api", address, credentials.credentials, now)
         raise HTTPException(
             401, "Unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
         )

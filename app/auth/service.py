@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -16,6 +17,8 @@ from app.auth.models import ApiKey, Role
 KEY_PREFIX = "nl_"
 # Writing last_used_at on every request would make each API call a write; once a minute is enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# nl_<prefix>_<secret>: the prefix is public (lists, the audit log); the secret part is not.
+_VISIBLE_PREFIX = re.compile(rf"{KEY_PREFIX}([0-9a-f]{{8}})_")
 
 
 def _hash(key: str) -> str:
@@ -30,6 +33,12 @@ def create_api_key(session: Session, name: str, role: Role, now: datetime) -> tu
     session.add(key)
     session.flush()
     return key, plain
+
+
+def visible_prefix(presented: str) -> str | None:
+    """The public prefix of something shaped like one of our keys (for logs); else None."""
+    found = _VISIBLE_PREFIX.match(presented)
+    return found.group(1) if found else None
 
 
 def authenticate(session: Session, plain: str, now: datetime) -> ApiKey | None:

@@ -113,6 +113,11 @@ class Settings(BaseSettings):
     # costliest step; with spare cores this lets one worker keep several SMTP connections busy.
     render_processes: int = Field(default=0, ge=0, le=32)
 
+    # Failed sign-ins (wrong API keys, in the API or the dashboard's form) per client address:
+    # after this many within the window the address gets 429 until enough of them have aged out.
+    auth_failure_limit: int = Field(default=20, ge=1, le=100_000)
+    auth_failure_window_seconds: int = Field(default=300, ge=1, le=86_400)
+
     # Privacy: no open-tracking pixel unless switched on; department figures for fewer people
     # than this are withheld, so no one can be singled out.
     open_tracking: bool = False

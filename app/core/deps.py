@@ -19,6 +19,13 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def client_address(request: Request) -> str:
+    """The client's address, for rate limits. Behind a reverse proxy uvicorn puts the address
+    from `X-Forwarded-For` here when the proxy is trusted (FORWARDED_ALLOW_IPS); otherwise every
+    client would look like the proxy."""
+    return request.client.host if request.client else ""
+
+
 def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings

@@ -67,6 +67,7 @@ _DESCRIPTIONS = {
     409: "Not possible in the current state.",
     413: "The request body is too large.",
     422: "Invalid request; `errors` lists each field.",
+    429: "Too many wrong API keys from this address; wait `Retry-After` seconds.",
     500: "Unexpected error; details are in the server log only.",
 }
 

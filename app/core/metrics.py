@@ -40,8 +40,24 @@ RATE_LIMITED = Counter(
     registry=PROCESS,
 )
 
+AUTH_FAILURES = Counter(
+    "nanolearn_auth_failures",
+    "Wrong API keys presented, by surface: api (bearer header) or dashboard (sign-in form).",
+    ["surface"],
+    registry=PROCESS,
+)
+AUTH_THROTTLED = Counter(
+    "nanolearn_auth_throttled",
+    "Sign-in attempts answered 429 because their address failed too often, by surface.",
+    ["surface"],
+    registry=PROCESS,
+)
+
 for reason in ("4xx", "5xx", "connection", "address"):
     EMAILS_FAILED.labels(reason)  # show zeros from the start: rate() needs a first sample
+for surface in ("api", "dashboard"):
+    AUTH_FAILURES.labels(surface)
+    AUTH_THROTTLED.labels(surface)
 
 
 class _Forward(Collector):

@@ -1,6 +1,6 @@
 """How the dashboard answers: HTML from templates/dashboard, redirects, and one route class that
-adds the public pages' security headers to every response and sends visitors without a session
-to the login page."""
+adds the public pages' security headers to every response, sends visitors without a session
+to the login page, refuses forged form posts (csrf.py) and sets the sign-in form's cookie."""
 
 from __future__ import annotations
 
@@ -16,19 +16,22 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from app.core.headers import SECURITY_HEADERS
 from app.core.templates import TEMPLATES_DIR
 from app.dashboard.auth import LOGIN_PATH, LoginRequired, clear_session_cookie
+from app.dashboard.csrf import FORM_STATE, FormRefused, FormState, csrf_field, set_presession_cookie
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    return Environment(
+    environment = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.globals["csrf_field"] = csrf_field
+    return environment
 
 
 def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -54,10 +57,19 @@ class DashboardRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
+            settings = request.app.state.settings
+            state = FormState.of(request, settings)
+            reset = FORM_STATE.set(state)  # read by csrf_field() in templates, and by protect
             try:
                 response = await handler(request)
             except LoginRequired as exc:
                 response = login_redirect(exc.clear_cookie)
+            except FormRefused:
+                response = render("refused.html", status=403, user=None)
+            finally:
+                FORM_STATE.reset(reset)
+            if state.made is not None:  # the page has a sign-in form: its token needs the cookie
+                set_presession_cookie(response, settings, state.made)
             response.headers.update(SECURITY_HEADERS)
             return response
 

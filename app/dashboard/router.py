@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from app.auth.service import authenticate
+from app.auth.throttle import auth_throttle
 from app.campaigns.models import Campaign
-from app.core.deps import ClockDep, SessionDep, SettingsDep
+from app.core.deps import ClockDep, SessionDep, SettingsDep, client_address
 from app.dashboard.auth import (
     LOGIN_PATH,
     DashboardUser,
@@ -17,6 +18,7 @@ from app.dashboard.auth import (
     clear_session_cookie,
     set_session_cookie,
 )
+from app.dashboard.csrf import clear_presession_cookie, protect
 from app.dashboard.downloads import completion_download, learning_download
 from app.dashboard.responses import DashboardRoute, redirect, render
 from app.dashboard.views.campaign import campaign_page
@@ -30,7 +32,21 @@ LOGIN_FAILED = (
     "En nyckel som har spärrats går inte att använda."
 )
 
-router = APIRouter(prefix=HOME, route_class=DashboardRoute, include_in_schema=False)
+
+def too_many_failures(seconds: int) -> str:
+    minutes = -(-seconds // 60)
+    wait = "1 minut" if minutes == 1 else f"{minutes} minuter"
+    return f"För många försök med fel nyckel. Vänta {wait} och försök sedan igen."
+
+
+# Every route passes `protect`: a POST (or any method that may change something) needs the form
+# token and must not come from another site. Templates add the token with {{ csrf_field() }}.
+router = APIRouter(
+    prefix=HOME,
+    route_class=DashboardRoute,
+    include_in_schema=False,
+    dependencies=[Depends(protect)],
+)
 
 
 @router.get("/login")
@@ -42,17 +58,26 @@ def login_form(user: MaybeUser) -> Response:
 
 @router.post("/login")
 def login(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
     api_key: Annotated[str, Form()] = "",
 ) -> Response:
-    now = clock.now()
+    throttle, address, now = auth_throttle(request), client_address(request), clock.now()
+    wait = throttle.retry_after("dashboard", address, now)
+    if wait is not None:
+        refused = render("login.html", status=429, user=None, error=too_many_failures(wait))
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     key = authenticate(session, api_key.strip(), now)
     if key is None:
+        if api_key.strip():
+            throttle.failed("dashboard", address, api_key.strip(), now)
         return render("login.html", status=401, user=None, error=LOGIN_FAILED)
     response = redirect(HOME)
     set_session_cookie(response, settings, key, now)
+    clear_presession_cookie(response)
     return response
 
 

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
-from app.core.deps import ClockDep, SessionDep, SettingsDep
+from app.core.deps import ClockDep, SessionDep, SettingsDep, client_address
 from app.core.headers import SECURITY_HEADERS
 from app.core.i18n import t
 from app.core.links import Links
@@ -48,7 +48,7 @@ class RateLimitedError(Exception):
 
 
 def _client_address(request: Request) -> str:
-    return request.client.host if request.client else ""
+    return client_address(request)
 
 
 def rate_limit(request: Request, clock: ClockDep) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from app.auth.models import Role
 from app.auth.service import create_api_key
@@ -22,8 +25,23 @@ def new_key(
     return plain
 
 
+def form_token(client: TestClient, page: str = "/dashboard/login") -> str:
+    """The CSRF token of the first form on a page, as a browser would send it."""
+    response = client.get(page, follow_redirects=False)
+    assert response.status_code == 200, response.status_code
+    found = re.search(r'<input type="hidden" name="csrf_token" value="([^"]+)">', response.text)
+    assert found, f"no form token on {page}"
+    return found.group(1)
+
+
+def post_login(client: TestClient, key: str) -> Response:
+    """The sign-in form filled in and sent: the page first (for its token), then the POST."""
+    data = {"api_key": key, "csrf_token": form_token(client)}
+    return client.post("/dashboard/login", data=data, follow_redirects=False)
+
+
 def sign_in(client: TestClient, key: str) -> None:
-    response = client.post("/dashboard/login", data={"api_key": key}, follow_redirects=False)
+    response = post_login(client, key)
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/dashboard"
 

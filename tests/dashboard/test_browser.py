@@ -50,6 +50,8 @@ def test_sign_in_read_a_campaign_and_download_the_csv(
     editor_headers: dict[str, str],
 ) -> None:
     need_browser()
+    from playwright.sync_api import expect  # installed by scripts/install-browser
+
     campaign_id = play(client, runtime, clock, smtp_sink, editor_headers)
     draft = {
         **CAMPAIGN,
@@ -71,17 +73,23 @@ def test_sign_in_read_a_campaign_and_download_the_csv(
             "console", lambda m: blocked.append(m.text) if "Content Security" in m.text else None
         )
 
+        origins: list[str | None] = []  # what Chromium sends with the forms (csrf.py)
+        page.on(
+            "request",
+            lambda r: origins.append(r.all_headers().get("origin")) if r.method == "POST" else None,
+        )
+
         page.goto(f"{base}/dashboard/campaigns/{campaign_id}")
-        assert page.url == f"{base}/dashboard/login"
+        expect(page).to_have_url(f"{base}/dashboard/login")
         page.get_by_label("API-nyckel").fill("nl_deadbeef_fel")
         page.get_by_role("button", name="Logga in").click()
-        assert page.get_by_role("alert").is_visible()
+        expect(page.get_by_role("alert")).to_contain_text("Nyckeln fungerar inte")
         check_page(page, "dashboard-login-error", problems)
 
         page.get_by_label("API-nyckel").fill(key)
         page.get_by_role("button", name="Logga in").click()
-        assert page.url == f"{base}/dashboard"
-        assert page.get_by_text("Inloggad som").is_visible()
+        expect(page).to_have_url(f"{base}/dashboard")
+        expect(page.get_by_text("Inloggad som")).to_be_visible()
         assert (
             page.get_by_role("row", name=re.compile(CAMPAIGN["name"]))
             .get_by_text("Pågår")
@@ -121,11 +129,16 @@ def test_sign_in_read_a_campaign_and_download_the_csv(
             downloaded = file.read()
 
         page.get_by_role("button", name="Logga ut").click()
-        assert page.url == f"{base}/dashboard/login"
+        expect(page).to_have_url(f"{base}/dashboard/login")
         page.goto(f"{base}/dashboard")
-        assert page.url == f"{base}/dashboard/login"
+        expect(page).to_have_url(f"{base}/dashboard/login")
+        expect(page.get_by_role("button", name="Logga in")).to_be_visible()
         check_page(page, "dashboard-login", problems)
         context.close()
+
+    # Three form posts (wrong key, right key, sign out), each passing the token check with the
+    # Origin Chromium sends under Referrer-Policy: no-referrer.
+    assert len(origins) == 3 and set(origins) <= {"null", base}, origins
 
     assert not problems, report(problems)
     assert not blocked, blocked  # nothing on the pages needed more than the CSP allows

@@ -14,7 +14,7 @@ from app.core.runtime import Runtime
 from app.dashboard.auth import COOKIE
 from app.dashboard.router import router
 from app.main import create_app
-from tests.dashboard.conftest import new_key, sign_in
+from tests.dashboard.conftest import form_token, new_key, post_login, sign_in
 
 SECURITY = {
     "content-security-policy": "default-src 'none'",
@@ -65,9 +65,7 @@ def test_login_page_is_a_plain_form(client: TestClient) -> None:
 def test_a_wrong_key_is_refused_in_words(client: TestClient, dashboard_key: str) -> None:
     wrong = dashboard_key[:-4] + "AAAA"
     for attempt in (wrong, "", "nl_x", "inte en nyckel"):
-        response = client.post(
-            "/dashboard/login", data={"api_key": attempt}, follow_redirects=False
-        )
+        response = post_login(client, attempt)
         assert response.status_code == 401
         assert "Nyckeln fungerar inte" in response.text and 'role="alert"' in response.text
         assert 'aria-invalid="true"' in response.text
@@ -78,9 +76,7 @@ def test_a_wrong_key_is_refused_in_words(client: TestClient, dashboard_key: str)
 def test_the_cookie_is_signed_http_only_strict_and_holds_no_key(
     client: TestClient, dashboard_key: str
 ) -> None:
-    response = client.post(
-        "/dashboard/login", data={"api_key": f"  {dashboard_key}\n"}, follow_redirects=False
-    )
+    response = post_login(client, f"  {dashboard_key}\n")
     assert response.status_code == 303 and response.headers["location"] == "/dashboard"
     cookie = response.headers["set-cookie"]
     assert cookie.startswith(f"{COOKIE}=")
@@ -95,9 +91,7 @@ def test_the_cookie_is_secure_when_the_site_is_https(runtime: Runtime, dashboard
     https = runtime.settings.model_copy(update={"base_url": "https://nanolearn.kommun.example"})
     app = create_app(Runtime(https, runtime.engine, runtime.session_factory, runtime.clock))
     with TestClient(app, base_url="https://testserver") as client:
-        response = client.post(
-            "/dashboard/login", data={"api_key": dashboard_key}, follow_redirects=False
-        )
+        response = post_login(client, dashboard_key)
         assert "Secure" in response.headers["set-cookie"]
         assert client.get("/dashboard").status_code == 200
 
@@ -143,7 +137,10 @@ def test_revoking_the_key_ends_its_sessions(signed_in: TestClient, runtime: Runt
 def test_sign_out(signed_in: TestClient) -> None:
     page = signed_in.get("/dashboard")
     assert 'action="/dashboard/logout"' in page.text and "Logga ut" in page.text
-    response = signed_in.post("/dashboard/logout", follow_redirects=False)
+    token = form_token(signed_in, "/dashboard")
+    response = signed_in.post(
+        "/dashboard/logout", data={"csrf_token": token}, follow_redirects=False
+    )
     assert response.status_code == 303 and response.headers["location"] == "/dashboard/login"
     assert f'{COOKIE}=""' in response.headers["set-cookie"]
     assert signed_in.get("/dashboard", follow_redirects=False).status_code == 303

@@ -16,6 +16,8 @@ from app.auth.models import Role
 from app.auth.service import create_api_key
 from app.core.runtime import Runtime
 from app.dashboard.auth import current_user
+from app.dashboard.csrf import SAFE_METHODS, protect
+from tests.dashboard.conftest import form_token, post_login
 
 ADMIN, EDITOR, REPORTER = Role.admin, Role.editor, Role.reporter
 ALL_ROLES = frozenset(Role)
@@ -193,8 +195,13 @@ def _keys(runtime: Runtime) -> dict[Role, str]:
 
 def _signed_in(app: FastAPI, key: str) -> TestClient:
     browser = TestClient(app, follow_redirects=False)
-    assert browser.post("/dashboard/login", data={"api_key": key}).status_code == 303
+    assert post_login(browser, key).status_code == 303
     return browser
+
+
+def _form(browser: TestClient, method: str) -> dict[str, str] | None:
+    """What a dashboard form sends besides its fields: the token from a page (csrf.py)."""
+    return None if method in SAFE_METHODS else {"csrf_token": form_token(browser, "/dashboard")}
 
 
 def test_each_role_gets_past_auth_exactly_where_the_table_allows(
@@ -207,7 +214,8 @@ def test_each_role_gets_past_auth_exactly_where_the_table_allows(
         url = _url(path)
         for role, key in keys.items():
             if access == DASHBOARD:
-                status = browsers[role].request(method, url).status_code
+                browser = browsers[role]
+                status = browser.request(method, url, data=_form(browser, method)).status_code
                 location = ""
             else:
                 headers = {"Authorization": f"Bearer {key}"}
@@ -238,3 +246,32 @@ def test_without_a_key_only_public_routes_answer(client: TestClient) -> None:
         if not ok:
             failures.append(f"{method} {path}: {response.status_code}")
     assert not failures, "\n".join(failures)
+
+
+def _dashboard_dependencies(dependant: Any) -> Iterator[Any]:
+    for sub in getattr(dependant, "dependencies", []):
+        yield sub.call
+        yield from _dashboard_dependencies(sub)
+
+
+def test_every_dashboard_route_that_can_change_something_checks_the_form_token(
+    app: FastAPI, client: TestClient
+) -> None:
+    """One mechanism for every dashboard form: the `protect` dependency (app/dashboard/csrf.py);
+    without its token a POST changes nothing and gets the Swedish 403 page."""
+    unsafe = [
+        (method, str(context.path), context.original_route)
+        for context in iter_route_contexts(app.routes)
+        if str(context.path).startswith("/dashboard")
+        for method in sorted(context.methods or ())
+        if method not in SAFE_METHODS
+    ]
+    assert {(m, p) for m, p, _ in unsafe} >= {
+        ("POST", "/dashboard/login"),
+        ("POST", "/dashboard/logout"),
+    }
+    for method, path, route in unsafe:
+        assert protect in _dashboard_dependencies(route.dependant), f"{method} {path}"
+        response = client.request(method, _url(path), follow_redirects=False)
+        assert response.status_code == 403, f"{method} {path}: {response.status_code}"
+        assert "Det gick inte att skicka" in response.text

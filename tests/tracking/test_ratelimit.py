@@ -7,14 +7,9 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 
 from app.core.clock import FakeClock
+from app.core.ratelimit import WINDOW_SECONDS, SlidingWindowLimiter
 from app.core.runtime import Runtime
-from app.tracking.ratelimit import (
-    PER_ADDRESS,
-    PER_TOKEN,
-    WINDOW_SECONDS,
-    PublicLimits,
-    SlidingWindowLimiter,
-)
+from app.tracking.ratelimit import PER_ADDRESS, PER_TOKEN, PublicLimits
 from tests.flow import BROWSER_UA, mail_links
 from tests.smtp_server import SmtpSink
 from tests.tracking.campaign import ANNA, ERIK, events_of, send_first_lesson
