@@ -91,6 +91,11 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Public pages (/l, /a, /u): requests per minute from one client address, and for one
+    # e-mail's links. A workplace behind one NAT address needs people × 3 ÷ minutes in which
+    # they open the e-mail (README, "Rate limits"): 2,000 people in 10 minutes ≈ 600 a minute.
+    public_rate_per_address: int = Field(default=3000, ge=10)
+    public_rate_per_token: int = Field(default=30, ge=5)
 
     # Delivery
     smtp_concurrency: int = Field(default=4, ge=1, le=64)

@@ -65,7 +65,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limit)])
 
 def install(app: FastAPI) -> None:
     """The public pages, with their per-process rate limits and link-burst memory."""
-    app.state.public_limits = PublicLimits.default()
+    app.state.public_limits = PublicLimits.from_settings(app.state.settings)
     app.state.link_bursts = LinkBursts()
     app.add_exception_handler(RateLimitedError, _too_many_requests)
     app.include_router(router)

@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 
 from app.core.clock import FakeClock
+from app.core.config import Settings
 from app.core.ratelimit import WINDOW_SECONDS, SlidingWindowLimiter
 from app.core.runtime import Runtime
+from app.main import create_app
 from app.tracking.ratelimit import PER_ADDRESS, PER_TOKEN, PublicLimits
 from tests.flow import BROWSER_UA, mail_links
 from tests.smtp_server import SmtpSink
@@ -100,3 +102,30 @@ def test_the_limits_leave_room_for_a_municipality_behind_one_address() -> None:
     # Everyone at work may share one NAT address; one e-mail has a handful of links.
     assert PER_ADDRESS >= 20 * PER_TOKEN
     assert PER_TOKEN >= 10
+
+
+def test_a_workplace_of_2000_behind_one_nat_address_opens_its_mail_in_10_minutes() -> None:
+    # Everyone opens the lesson, clicks an answer and confirms it (3 requests each), arriving
+    # in a steady stream over 10 minutes from the one NAT address, with the default settings.
+    limits = PublicLimits.from_settings(Settings())
+    start = datetime(2026, 1, 6, 7, 0, tzinfo=UTC)
+    people, minutes, refused = 2000, 10, 0
+    for person in range(people):
+        at = start + timedelta(seconds=person * minutes * 60 / people)
+        for step in range(3):
+            moment = at + timedelta(seconds=20 * step)
+            refused += limits.check("192.0.2.1", f"token-{person}", moment) is not None
+    assert refused == 0
+
+
+def test_the_public_limits_are_settings(runtime: Runtime, clock: FakeClock) -> None:
+    settings = runtime.settings.model_copy(
+        update={"public_rate_per_address": 12, "public_rate_per_token": 5}
+    )
+    app = create_app(Runtime(settings, runtime.engine, runtime.session_factory, clock))
+    office = TestClient(app, client=("192.0.2.7", 40000))
+    codes = [office.get(f"/l/guess{i}.x").status_code for i in range(13)]
+    assert codes == [404] * 12 + [429]
+    one_link = TestClient(app, client=("192.0.2.8", 40000))
+    codes = [one_link.get("/l/same.x").status_code for _ in range(6)]
+    assert codes == [404] * 5 + [429]
