@@ -7,6 +7,7 @@ Nothing may be lost, and only e-mails in flight at a kill may arrive twice: thos
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from datetime import timedelta
@@ -129,3 +130,60 @@ def test_a_live_worker_keeps_its_lease_through_a_slow_send(
         sink.stop()
     assert (sent, taken_over) == (4, 0)
     assert len(handler.received) == 4
+
+
+@pytest.mark.skipif(
+    not os.environ.get("NANOLEARN_TEST_DATABASE_URL"),
+    reason="two workers need PostgreSQL: SQLite runs one worker per database",
+)
+def test_two_workers_one_killed_again_and_again_lose_nothing(
+    runtime: Runtime, settings: Settings, tmp_path: Path
+) -> None:
+    """Two workers share the outbox; one is SIGKILLed several times mid-send and restarted. The
+    other keeps going and takes over the dead one's rows when their lease ends."""
+    employees = 4000
+    seed = random.randrange(1_000_000)
+    rng = random.Random(seed)
+    handler = MessageIdHandler()
+    sink = SmtpSink(handler).start()
+    make_campaign(runtime, employees)
+    options = {
+        "smtp_url": sink.url,
+        "lease_seconds": LEASE,
+        "smtp_concurrency": CONCURRENCY,
+        "dispatch_flush_size": FLUSH,
+        "dispatch_batch_size": 50,  # small batches: both workers get their share
+    }
+    t0, first = time.monotonic(), SLOT + timedelta(minutes=1)
+
+    def clock_now():  # type: ignore[no-untyped-def]
+        return first + timedelta(seconds=time.monotonic() - t0)  # one clock for both
+
+    steady = start_worker(settings, clock_now(), tmp_path / "steady.log", **options)
+    victim = start_worker(settings, clock_now(), tmp_path / "victim.log", **options)
+    victim_log = victim.log
+    try:
+        for _ in range(KILLS):
+            target = handler.count() + rng.randint(100, 400)
+            wait_for(lambda t=target: handler.count() >= t, 60, [steady, victim], f"{target} sent")
+            victim.kill()
+            victim = start_worker(settings, clock_now(), victim_log, **options)
+        wait_for(
+            lambda: sent_count(runtime) == employees, 120, [steady, victim], "all sent", every=0.1
+        )
+    finally:
+        victim.stop()
+        steady.stop()
+        sink.stop()
+
+    secret, domain = settings.secret(), settings.mail_domain
+    with runtime.session_factory() as session:
+        rows = session.execute(select(Delivery.id, Delivery.status)).all()
+    assert len(rows) == employees
+    assert {status for _, status in rows} == {DeliveryStatus.sent}  # none left `sending`
+    expected = {message_id(secret, delivery_id, domain) for delivery_id, _ in rows}
+    received = handler.counts()
+    assert set(received) == expected, f"seed {seed}: missing {len(expected - set(received))}"
+    duplicates = sum(n - 1 for n in received.values())
+    assert duplicates <= KILLS * (CONCURRENCY + FLUSH), f"seed {seed}: {duplicates} twice"
+    assert "Traceback" not in steady.output() + victim.output()
