@@ -67,6 +67,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Deleted and overwritten content is zeroed, not left in free space (erasure, GDPR).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -49,6 +49,8 @@ class ReviewLog(Base):
     """Every answer to a card, with what FSRS needs to fit parameters per organisation."""
 
     __tablename__ = "review_logs"
+    # One log per answer: an answer can never move a schedule twice.
+    __table_args__ = (Index("uq_review_logs_answer_id", "answer_id", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     card_id: Mapped[int] = mapped_column(

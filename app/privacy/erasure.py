@@ -7,6 +7,7 @@ What stays, so campaign counts and the completion report's totals do not change:
 - per e-mail and question, one human view or click and the first answer.
 What goes: unsent e-mails, every other event (scanner clicks, repeats, the opt-out click),
 later answer attempts, review cards and review logs (the person's memory model).
+Once the erasure commits, the old bytes go from the database files as well (app/privacy/scrub.py).
 Every time that stays is moved to the e-mail's send slot, which the whole audience shares:
 exact times could be matched against web server or mail relay logs.
 """
@@ -27,6 +28,7 @@ from app.employees.models import Employee
 from app.employees.people import audit_target, person_or_problem
 from app.learning.models import ReviewCard, ReviewLog
 from app.outbox.models import Delivery, DeliveryStatus
+from app.privacy.scrub import scrub_after_commit
 from app.tracking.models import Answer, Event, EventClass, EventKind
 
 # Events the reports count (a human read the lesson); all others go.
@@ -55,6 +57,12 @@ def erase_employee(
     enrollments = select(Enrollment.id).where(Enrollment.employee_id == employee_id)
     deliveries = select(Delivery.id).where(Delivery.enrollment_id.in_(enrollments))
     cards = select(ReviewCard.id).where(ReviewCard.enrollment_id.in_(enrollments))
+    # A relay's refusal often quotes the address: then the outbox held it too.
+    quoted = session.scalar(
+        select(Delivery.id)
+        .where(Delivery.enrollment_id.in_(enrollments), Delivery.last_error.is_not(None))
+        .limit(1)
+    )
     deleted = {
         "deliveries": _delete(
             session, Delivery, Delivery.enrollment_id.in_(enrollments), Delivery.status.in_(_UNSENT)
@@ -75,6 +83,11 @@ def erase_employee(
     }
     _tombstone(employee, now)
     session.flush()
+    scrub_after_commit(
+        session,
+        rewrite=[Employee.__tablename__, *([Delivery.__tablename__] if quoted else [])],
+        vacuum=[*deleted, *anonymised],
+    )
     report = ErasureReport(employee_id, now, deleted, anonymised)
     record_audit(
         session,

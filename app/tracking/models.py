@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
@@ -41,6 +41,14 @@ class Answer(Base):
     __table_args__ = (
         # A double-submitted form (same delivery, question, choice and second) counts once.
         UniqueConstraint("delivery_id", "lesson_id", "option_index", "answered_at"),
+        # One attempt 1 (and one attempt 2, …) per e-mail and question, however requests race.
+        Index(
+            "uq_answers_delivery_id_lesson_id_attempt",
+            "delivery_id",
+            "lesson_id",
+            "attempt",
+            unique=True,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,11 @@ from app.tracking.models import Answer, Event, EventClass, EventKind
 
 # A link works once the relay has (or may have) accepted the e-mail.
 _LINKED_STATUSES = (DeliveryStatus.sent, DeliveryStatus.sending)
+# The same choice confirmed again within this many seconds is the same answer, not a new
+# attempt: a double-click, a re-sent form, or two requests racing in at once.
+REPEAT_SECONDS = 5
+# How often a confirm looks again after losing a race for an attempt number.
+_RACE_RETRIES = 5
 
 
 @dataclass(frozen=True)
@@ -123,46 +129,51 @@ def reclassify_burst(session: Session, delivery_id: int, since: datetime) -> int
 def record_answer(
     session: Session, opened: Opened, question: Question, option: int, now: datetime
 ) -> AnswerOutcome:
-    """Keep the answer as an attempt; a double-submitted form (same second and choice) counts once."""
+    """Keep the answer as a new attempt, unless it repeats a choice of the last few seconds.
+
+    The database keeps attempt numbers unique per e-mail and question, so of two requests that
+    race in at once exactly one stores attempt 1; the other looks again and is the repeat.
+    """
     version = question.item.version
     answered_at = now.replace(microsecond=0)
-    correct = option == version.correct_index
-    same = select(Answer).where(
-        Answer.delivery_id == opened.delivery.id,
-        Answer.lesson_id == question.lesson_id,
-        Answer.option_index == option,
-        Answer.answered_at == answered_at,
-    )
-    existing = session.scalar(same)
-    if existing is not None:
-        return AnswerOutcome(existing.correct, existing.attempt, version.correct_index)
-    earlier = session.scalar(
-        select(func.count()).where(
-            Answer.delivery_id == opened.delivery.id, Answer.lesson_id == question.lesson_id
+    lost: IntegrityError | None = None
+    for _ in range(_RACE_RETRIES):
+        earlier = session.scalars(
+            select(Answer)
+            .where(Answer.delivery_id == opened.delivery.id, Answer.lesson_id == question.lesson_id)
+            .order_by(Answer.attempt.desc())
+        ).all()
+        repeated = _repeat_of(earlier, option, answered_at)
+        if repeated is not None:
+            return AnswerOutcome(repeated.correct, repeated.attempt, version.correct_index)
+        answer = Answer(
+            delivery_id=opened.delivery.id,
+            enrollment_id=opened.delivery.enrollment_id,
+            lesson_id=question.lesson_id,
+            lesson_hash=version.content_hash,
+            is_review=question.is_review,
+            option_index=option,
+            correct=option == version.correct_index,
+            attempt=earlier[0].attempt + 1 if earlier else 1,
+            answered_at=answered_at,
         )
-    )
-    answer = Answer(
-        delivery_id=opened.delivery.id,
-        enrollment_id=opened.delivery.enrollment_id,
-        lesson_id=question.lesson_id,
-        lesson_hash=version.content_hash,
-        is_review=question.is_review,
-        option_index=option,
-        correct=correct,
-        attempt=(earlier or 0) + 1,
-        answered_at=answered_at,
-    )
-    try:
-        with session.begin_nested():
-            session.add(answer)
-    except IntegrityError:
-        # The same submission raced in from a second request: it counts once.
-        existing = session.scalar(same)
-        if existing is not None:
-            return AnswerOutcome(existing.correct, existing.attempt, version.correct_index)
-        raise
-    record_review(session, opened.delivery, answer, now)
-    return AnswerOutcome(correct, answer.attempt, version.correct_index)
+        try:
+            with session.begin_nested():
+                session.add(answer)
+        except IntegrityError as error:
+            lost = error  # another request stored this attempt first: look again
+            continue
+        record_review(session, opened.delivery, answer, now)
+        return AnswerOutcome(answer.correct, answer.attempt, version.correct_index)
+    assert lost is not None
+    raise lost
+
+
+def _repeat_of(earlier: Sequence[Answer], option: int, answered_at: datetime) -> Answer | None:
+    """The earliest answer with this choice in the last REPEAT_SECONDS, if any."""
+    since = answered_at - timedelta(seconds=REPEAT_SECONDS)
+    same = [a for a in earlier if a.option_index == option and a.answered_at >= since]
+    return min(same, key=lambda a: a.attempt, default=None)
 
 
 def is_opted_out(session: Session, opened: Opened) -> bool:

@@ -103,8 +103,9 @@ def test_summary_retention_is_the_learning_reports(session: Session) -> None:
         f.review_log(card, f.answer(first, l1, correct=True), 0)
         review = f.delivery(e, l2, reviews=(l1,))
         f.review_log(card, f.answer(review, l1, correct=n > 0, review=True), 1)
-        if n == 2:
-            f.review_log(card, f.answer(review, l1, correct=True, review=True, minutes=30), 2)
+        if n == 2:  # a second review, in a review-only e-mail
+            again = f.delivery(e, None, reviews=(l1,))
+            f.review_log(card, f.answer(again, l1, correct=True, review=True), 2)
     session.commit()
     summary = campaign_summary(session, campaign)
     kept = retention(session, campaign)
