@@ -65,9 +65,11 @@ class BackgroundServices:
             self.catcher = MailCatcher(settings.mail_dir, DEV_SMTP_HOST, settings.dev_mail_port)
             self.catcher.start()
             log.info(
-                "dev mail catcher on port %s, messages in %s",
+                "dev mail catcher on port %s, messages in %s; the dev inbox at %s/dev/inbox "
+                "answers only requests from this machine (loopback)",
                 settings.dev_mail_port,
                 settings.mail_dir,
+                settings.base_url,
             )
         for job in self.jobs():
             # One run of a job at a time per process; a missed run is not made up twice.

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import typer
 from rich.console import Console
 
 from app.auth.cli import app as apikey_app
 from app.cli.campaigns import app as campaigns_app
+from app.core.config import Settings, base_url_problem, get_settings
 from app.core.runtime import Runtime
 from app.employees.cli import app as employees_app
 from app.learning.cli import app as learning_app
@@ -37,6 +39,17 @@ cli.add_typer(learning_app, name="learning")
 cli.add_typer(privacy_app, name="privacy")
 
 console = Console(stderr=True)
+log = logging.getLogger(__name__)
+
+
+def _checked_settings(host: str | None = None, port: int | None = None) -> Settings:
+    """The settings for this process, refusing a BASE_URL no recipient of an e-mail can open."""
+    settings = get_settings().serving(host, port)
+    problem = base_url_problem(settings)
+    if problem:
+        console.print(f"[red]{problem}[/]", soft_wrap=True)
+        raise typer.Exit(2)
+    return settings
 
 
 def _logging() -> None:
@@ -65,15 +78,17 @@ def serve(
 
     from app.main import create_app
 
+    settings = _checked_settings(host, port)
     _logging()
-    runtime = Runtime.create()
-    runtime.settings.secret()  # make or check the key before anything is sent
+    runtime = Runtime.create(settings)
+    settings.secret()  # make or check the key before anything is sent
     _sync_lessons(runtime)
     app = create_app(runtime, background=True)
+    log.info("serving on %s; links in e-mails start with %s", settings.host, settings.base_url)
     uvicorn.run(
         app,
-        host=host or runtime.settings.host,
-        port=port or runtime.settings.port,
+        host=settings.host,
+        port=settings.port,
         log_level="info",
         access_log=False,  # access logs would carry the tokens in lesson links
         log_config=None,  # keep our JSON formatter for uvicorn's own logs
@@ -85,9 +100,10 @@ def worker() -> None:
     """Run only the scheduler: plan and send e-mails. Run several against PostgreSQL."""
     from app.worker import run_worker
 
+    settings = _checked_settings()
     _logging()
-    runtime = Runtime.create()
-    runtime.settings.secret()
+    runtime = Runtime.create(settings)
+    settings.secret()
     asyncio.run(run_worker(runtime))
 
 

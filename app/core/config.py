@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
@@ -9,7 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SMTP_HOST = "127.0.0.1"
@@ -83,7 +84,10 @@ class Settings(BaseSettings):
     database_url: str = ""
     smtp_url: str = ""  # empty: the built-in dev mail catcher
     dev_mail_port: int = Field(default=DEV_SMTP_PORT, ge=1, le=65535)
-    base_url: str = ""  # empty: http://HOST:PORT, right for a local run
+    base_url: str = ""  # empty: http://HOST:PORT as served, right for a local run
+    # Allow a BASE_URL that only this machine can open (localhost, 0.0.0.0) while listening
+    # beyond it: `serve` and `worker` refuse to start with one otherwise (see base_url_problem).
+    allow_local_base_url: bool = False
     secret_key: SecretStr | None = None
     mail_from: str = "Nanolearn <nanolearn@example.org>"
     timezone: str = "Europe/Stockholm"
@@ -150,6 +154,8 @@ class Settings(BaseSettings):
     # The account homePage of every xAPI actor, and the base of activity ids; empty: BASE_URL.
     xapi_home_page: str = Field(default="", pattern=r"^(https?://\S+)?$")
 
+    _base_url_is_default: bool = PrivateAttr(default=False)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -192,8 +198,17 @@ class Settings(BaseSettings):
         if not self.smtp_url:
             self.smtp_url = self.dev_mail_url
         if not self.base_url:
-            self.base_url = f"http://{self.host}:{self.port}"
+            self.base_url = listen_url(self.host, self.port)
+            self._base_url_is_default = True
         return self
+
+    def serving(self, host: str | None = None, port: int | None = None) -> Settings:
+        """These settings for a server on HOST:PORT (`serve --host --port`): a BASE_URL that
+        was not set follows the address actually served."""
+        changes: dict[str, object] = {"host": host or self.host, "port": port or self.port}
+        if self._base_url_is_default:
+            changes["base_url"] = listen_url(str(changes["host"]), int(str(changes["port"])))
+        return self.model_copy(update=changes)
 
     @property
     def smtp(self) -> SmtpTarget:
@@ -230,6 +245,63 @@ class Settings(BaseSettings):
         if self.secret_key is not None:
             return self.secret_key.get_secret_value().encode()
         return load_or_create_secret(self.data_dir / "secret_key")
+
+
+def listen_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def is_loopback(host: str) -> bool:
+    """localhost, 127.x.x.x or ::1: this machine only."""
+    ip = _ip(host)
+    if ip is None:
+        return host.lower() == "localhost"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 from a dual-stack socket
+    return ip.is_loopback
+
+
+def base_url_problem(settings: Settings) -> str | None:
+    """Why the links in the e-mails could not be opened by their recipients, or None.
+
+    0.0.0.0 and :: mean "every interface" and are no address to visit; localhost and 127.x are
+    the reader's own computer, which is wrong once the service listens beyond this machine.
+    NANOLEARN_ALLOW_LOCAL_BASE_URL=true accepts either, for a test on one machine."""
+    if settings.allow_local_base_url:
+        return None
+    host = urlsplit(settings.base_url).hostname or ""
+    ip = _ip(host)
+    if ip is not None and ip.is_unspecified:
+        sv = f"{host} betyder ”alla nätverkskort” och är ingen adress som går att besöka"
+        en = f"{host} means 'every network interface' and is no address anyone can visit"
+    elif is_loopback(host) and not is_loopback(settings.host):
+        sv = (
+            f"{host} är mottagarens egen dator, men Nanolearn lyssnar på {settings.host} "
+            "för andra datorer"
+        )
+        en = (
+            f"{host} is the reader's own computer, but Nanolearn listens on {settings.host} "
+            "for other machines"
+        )
+    else:
+        return None
+    return (
+        f"Länkarna i e-posten skulle gå till {settings.base_url}, som ingen mottagare kan öppna: "
+        f"{sv}. Sätt NANOLEARN_BASE_URL till adressen personalen når Nanolearn på (t.ex. "
+        "https://nanolearn.kommun.se), eller NANOLEARN_ALLOW_LOCAL_BASE_URL=true om bara den "
+        "här datorn ska öppna länkarna.\n"
+        f"The links in the e-mails would point at {settings.base_url}, which no recipient can "
+        f"open: {en}. Set NANOLEARN_BASE_URL to the address staff reach Nanolearn at (e.g. "
+        "https://nanolearn.kommun.se), or NANOLEARN_ALLOW_LOCAL_BASE_URL=true if only this "
+        "machine will open the links."
+    )
 
 
 def check_secret(value: str) -> None:

@@ -26,6 +26,8 @@ API_KEY = re.compile(r"\bnl_[A-Za-z0-9_-]{16,}")
 
 # Attributes every LogRecord has; anything else was passed with extra= and is logged as a field.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# uvicorn's copy of each message with terminal colour codes: noise in a JSON line.
+_DROPPED = {"color_message"}
 
 
 class Redactor:
@@ -61,7 +63,7 @@ class JsonFormatter(logging.Formatter):
             "msg": self.redact(record.getMessage()),
         }
         for name, value in vars(record).items():
-            if name not in _STANDARD and not name.startswith("_"):
+            if name not in _STANDARD and name not in _DROPPED and not name.startswith("_"):
                 out[name] = self._field(value)
         if record.exc_info:
             out["exc"] = self.redact(self.formatException(record.exc_info))
@@ -85,3 +87,6 @@ def configure_logging(level: int = logging.INFO, key: bytes | None = None) -> No
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []  # propagate to the JSON handler instead
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every tick
+    # aiosmtpd (the dev mail catcher) logs every connection and SMTP command, and each client
+    # that hangs up without QUIT; its warnings and errors are what a person needs.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)

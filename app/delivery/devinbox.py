@@ -1,5 +1,6 @@
 """/dev/inbox: the messages the built-in mail catcher received. Exists only while the
-SMTP URL points at the catcher, i.e. never in production."""
+SMTP URL points at the catcher, i.e. never in production, and answers only requests from this
+machine (loopback): the messages hold working answer links, and there is no sign-in."""
 
 from __future__ import annotations
 
@@ -10,18 +11,29 @@ from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from html import escape
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
-from app.core.config import Settings
+from app.core.config import Settings, is_loopback
 from app.core.deps import SettingsDep
 from app.core.errors import ProblemError
 
 router = APIRouter(prefix="/dev/inbox", include_in_schema=False)
 
 
-def _maildir(settings: Settings) -> mailbox.Maildir | None:
-    if not settings.dev_mail_enabled or not settings.mail_dir.exists():
+LOOPBACK_ONLY = "The dev inbox answers only on this machine (127.0.0.1 or ::1)."
+
+
+def _maildir(request: Request, settings: Settings) -> mailbox.Maildir | None:
+    if not settings.dev_mail_enabled:
+        return None
+    if request.client is None or not is_loopback(request.client.host):
+        raise ProblemError(
+            403,
+            "Forbidden",
+            f"{LOOPBACK_ONLY} Open it in a browser there, or read the files in DATA_DIR/mail.",
+        )
+    if not settings.mail_dir.exists():
         return None
     return mailbox.Maildir(settings.mail_dir, factory=None, create=False)
 
@@ -41,9 +53,9 @@ def _page(title: str, body: str) -> HTMLResponse:
 
 
 @router.get("")
-def inbox(settings: SettingsDep) -> Response:
+def inbox(request: Request, settings: SettingsDep) -> Response:
     """The development inbox: newest message first."""
-    box = _maildir(settings)
+    box = _maildir(request, settings)
     if box is None:
         raise ProblemError(
             404, "Not Found", "The dev inbox exists only with the built-in mail catcher."
@@ -64,14 +76,15 @@ def inbox(settings: SettingsDep) -> Response:
     )
     return _page(
         "Dev inbox",
-        f"<h1>Dev inbox</h1><p>{len(rows)} messages caught (nothing leaves this machine).</p><ul>{items}</ul>",
+        f"<h1>Dev inbox</h1><p>{len(rows)} messages caught (nothing leaves this machine).</p>"
+        f"<p>{escape(LOOPBACK_ONLY)} Other computers get 403.</p><ul>{items}</ul>",
     )
 
 
 @router.get("/{key}")
-def message(key: str, settings: SettingsDep) -> Response:
+def message(key: str, request: Request, settings: SettingsDep) -> Response:
     """One caught message's HTML part, as a mail client would show it."""
-    box = _maildir(settings)
+    box = _maildir(request, settings)
     if box is None or key not in box:
         raise ProblemError(404, "Not Found", "No such message in the dev inbox.")
     msg = _parse(box.get_bytes(key))
@@ -82,9 +95,9 @@ def message(key: str, settings: SettingsDep) -> Response:
 
 
 @router.get("/{key}/raw")
-def raw(key: str, settings: SettingsDep) -> Response:
+def raw(key: str, request: Request, settings: SettingsDep) -> Response:
     """The message source, headers included."""
-    box = _maildir(settings)
+    box = _maildir(request, settings)
     if box is None or key not in box:
         raise ProblemError(404, "Not Found", "No such message in the dev inbox.")
     return PlainTextResponse(box.get_bytes(key).decode("utf-8", "replace"))

@@ -125,7 +125,11 @@ def describe(violations: list[dict[str, Any]]) -> str:
 
 
 def check_page(page: Any, name: str, problems: dict[str, str]) -> None:
-    """Save a screenshot as test-artifacts/NAME.png and note any axe violations under NAME."""
+    """Save a screenshot as test-artifacts/NAME.png and note any axe violations under NAME.
+
+    Call it once the page is known to be there (an `expect` on its content): this then also waits
+    for its stylesheets, which axe's contrast check needs."""
+    page.wait_for_load_state("load")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     violations = axe_violations(page)

@@ -50,6 +50,8 @@ def test_emails_and_public_pages_pass_axe(
     editor_headers: dict[str, str],
 ) -> None:
     need_browser()
+    from playwright.sync_api import expect  # after need_browser: it may not be installed
+
     play(client, runtime, clock, smtp_sink, editor_headers, slots=3)
     first, latest = inbox(smtp_sink, SILENT)[0], inbox(smtp_sink, SILENT)[-1]
     review = _with_review(smtp_sink)
@@ -80,19 +82,19 @@ def test_emails_and_public_pages_pass_axe(
         visit(urls[(right[key] + 1) % len(urls)])
         check_page(page, "answer-confirm", problems)
         page.get_by_role("button", name="Skicka svar").click()
-        assert page.get_by_role("heading", name="Inte riktigt").is_visible()
+        expect(page.get_by_role("heading", name="Inte riktigt")).to_be_visible()
         check_page(page, "answer-result-wrong", problems)
 
         key, urls = next(iter(mail_links(first).answers.items()))
         visit(urls[right[key]])
         page.get_by_role("button", name="Skicka svar").click()
-        assert page.get_by_role("heading", name="Rätt svar!").is_visible()
+        expect(page.get_by_role("heading", name="Rätt svar!")).to_be_visible()
         check_page(page, "answer-result-right", problems)
 
         visit(links.unsubscribe)
         check_page(page, "opt-out-confirm", problems)
         page.get_by_role("button", name="Ja, avsluta").click()
-        assert page.get_by_role("heading", name="Klart!").is_visible()
+        expect(page.get_by_role("heading", name="Klart!")).to_be_visible()
         check_page(page, "opt-out-done", problems)
 
         assert visit(f"{base}/l/not-a-token").status == 404

@@ -50,7 +50,7 @@ def test_sign_in_read_a_campaign_and_download_the_csv(
     editor_headers: dict[str, str],
 ) -> None:
     need_browser()
-    from playwright.sync_api import expect  # installed by scripts/install-browser
+    from playwright.sync_api import expect  # after need_browser: it may not be installed
 
     campaign_id = play(client, runtime, clock, smtp_sink, editor_headers)
     draft = {
@@ -90,28 +90,24 @@ def test_sign_in_read_a_campaign_and_download_the_csv(
         page.get_by_role("button", name="Logga in").click()
         expect(page).to_have_url(f"{base}/dashboard")
         expect(page.get_by_text("Inloggad som")).to_be_visible()
-        assert (
-            page.get_by_role("row", name=re.compile(CAMPAIGN["name"]))
-            .get_by_text("Pågår")
-            .is_visible()
-        )
-        assert (
-            page.get_by_role("row", name=re.compile(draft["name"]))
-            .get_by_text("Utkast")
-            .is_visible()
-        )
+        expect(
+            page.get_by_role("row", name=re.compile(CAMPAIGN["name"])).get_by_text("Pågår")
+        ).to_be_visible()
+        expect(
+            page.get_by_role("row", name=re.compile(draft["name"])).get_by_text("Utkast")
+        ).to_be_visible()
         check_page(page, "dashboard-campaigns", problems)
 
         page.get_by_role("link", name=CAMPAIGN["name"]).click()
-        assert page.url == f"{base}/dashboard/campaigns/{campaign_id}"
+        expect(page).to_have_url(f"{base}/dashboard/campaigns/{campaign_id}")
         charts = page.locator("svg[role=img]")
-        assert charts.count() == 3
+        expect(charts).to_have_count(3)
         for name in ("Från utskick till kunskap", "Rätt svar vid varje repetition"):
-            assert page.get_by_role("img", name=name).is_visible()
-        assert page.get_by_role("img", name="Minns de över tid?").is_visible()
+            expect(page.get_by_role("img", name=name)).to_be_visible()
+        expect(page.get_by_role("img", name="Minns de över tid?")).to_be_visible()
         # Vård och omsorg has four people: merged so that no subtraction can reveal it.
-        assert page.get_by_role("rowheader", name="Övriga (små grupper)").is_visible()
-        assert page.get_by_text("Förvirrande").is_visible()
+        expect(page.get_by_role("rowheader", name="Övriga (små grupper)")).to_be_visible()
+        expect(page.get_by_text("Förvirrande")).to_be_visible()
         check_page(page, "dashboard-campaign", problems)
         _open_all_tables(page)
         check_page(page, "dashboard-campaign-tables", problems)

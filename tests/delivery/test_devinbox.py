@@ -17,6 +17,8 @@ from tests.conftest import REPO, TEST_SECRET
 from tests.flow import run_slots, sync_lessons
 from tests.smtp_server import free_port
 
+LOCAL = ("127.0.0.1", 50000)  # the address the dev inbox sees the browser at
+
 
 def test_mail_catcher_keeps_messages_and_inbox_shows_them(
     tmp_path: Path, engine: Engine, clock: FakeClock, database_url: str
@@ -36,7 +38,7 @@ def test_mail_catcher_keeps_messages_and_inbox_shows_them(
     catcher.start()
     try:
         sync_lessons(runtime)
-        client = TestClient(create_app(runtime))
+        client = TestClient(create_app(runtime), client=LOCAL)
         from app.auth.models import Role
         from app.auth.service import create_api_key
 
@@ -67,6 +69,18 @@ def test_mail_catcher_keeps_messages_and_inbox_shows_them(
     assert shown.status_code == 200 and 'lang="sv"' in shown.text
     assert "Message-ID:" in client.get(f"/dev/inbox/{key}/raw").text
     assert client.get("/dev/inbox/nope").status_code == 404
+
+    # The messages hold working answer links and there is no sign-in: only this machine may look.
+    app = create_app(runtime)
+    for other in (("192.0.2.7", 50000), ("::ffff:192.0.2.7", 50000), ("testclient", 50000)):
+        outsider = TestClient(app, client=other)
+        for path in ("/dev/inbox", f"/dev/inbox/{key}", f"/dev/inbox/{key}/raw"):
+            refused = outsider.get(path)
+            assert refused.status_code == 403, (other, path)
+            assert "only on this machine" in refused.json()["detail"]
+            assert "anna" not in refused.text.lower()
+    for local in (("::1", 50000), ("::ffff:127.0.0.1", 50000)):
+        assert TestClient(app, client=local).get("/dev/inbox").status_code == 200
 
 
 def test_inbox_does_not_exist_with_a_real_relay(client: TestClient) -> None:
