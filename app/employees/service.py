@@ -22,6 +22,7 @@ from app.employees.schemas import EmployeePatch, ImportMode
 from app.privacy.people import audit_target, person_or_problem
 
 # Fields an import row may change; empty cells in the file never overwrite stored values.
+WRITE_BATCH = 2_000
 IMPORTED_FIELDS = ("email", "first_name", "last_name", "department", "employee_number")
 
 
@@ -237,13 +238,16 @@ def _changes(employee: _Stored, row: EmployeeRow) -> dict[str, Any]:
 def _apply(session: Session, plan: _Plan, everyone: list[_Stored], now: datetime) -> None:
     # Bulk statements with the same keys in every dict, so each is one executemany.
     _release_identifiers(session, plan, everyone)
-    rows = [_stored_values(e) | changes | {"updated_at": now} for e, changes in plan.updates]
+    # In batches, so 100,000 rows never exist as parameter dicts all at once (memory).
     gone = {"active": False, "deactivated_at": now, "updated_at": now}
-    rows += [_stored_values(e) | gone for e in plan.deactivations]
-    if rows:
-        session.execute(update(Employee), rows)
-    if plan.creates:
-        session.execute(insert(Employee), [_new_employee(row, now) for row in plan.creates])
+    changed = [(e, changes | {"updated_at": now}) for e, changes in plan.updates]
+    changed += [(e, gone) for e in plan.deactivations]
+    for start in range(0, len(changed), WRITE_BATCH):
+        batch = changed[start : start + WRITE_BATCH]
+        session.execute(update(Employee), [_stored_values(e) | c for e, c in batch])
+    for start in range(0, len(plan.creates), WRITE_BATCH):
+        batch_rows = plan.creates[start : start + WRITE_BATCH]
+        session.execute(insert(Employee), [_new_employee(row, now) for row in batch_rows])
 
 
 def _stored_values(employee: _Stored) -> dict[str, Any]:
