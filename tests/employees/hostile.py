@@ -40,15 +40,23 @@ HEADER_ROW = b'<row><c t="s"><v>0</v></c><c t="s"><v>1</v></c></row>'
 BAD_ROW = b'<row><c t="s"><v>2</v></c></row>'  # "x" as address, no name: two errors
 
 
-def xlsx_with_rows(count: int, row: bytes = BAD_ROW, *, header: bytes = HEADER_ROW) -> bytes:
-    """A workbook whose sheet is a header and `count` copies of `row`; no <dimension>."""
+def xlsx_with_rows(
+    count: int, row: bytes = BAD_ROW, *, header: bytes = HEADER_ROW, extra_strings: int = 0
+) -> bytes:
+    """A workbook whose sheet is a header and `count` copies of `row`; no <dimension>.
+    `extra_strings` adds that many unused shared strings of 30 letters each."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
         archive.writestr("_rels/.rels", _PACKAGE_RELS)
         archive.writestr("xl/workbook.xml", _WORKBOOK)
         archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
-        archive.writestr("xl/sharedStrings.xml", _STRINGS)
+        with archive.open("xl/sharedStrings.xml", "w", force_zip64=True) as strings:
+            strings.write(_STRINGS.removesuffix("</sst>").encode())
+            extra = b"<si><t>" + b"y" * 30 + b"</t></si>"
+            for _ in range(extra_strings // 10_000):
+                strings.write(extra * 10_000)
+            strings.write(b"</sst>")
         with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
             sheet.write(
                 f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{_MAIN}">'.encode()
