@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.core.uploads import MB, UploadLimits
+
 DEV_SMTP_HOST = "127.0.0.1"
 DEV_SMTP_PORT = 8025
 
@@ -155,6 +157,10 @@ class Settings(BaseSettings):
     xapi_home_page: str = Field(default="", pattern=r"^(https?://\S+)?$")
 
     _base_url_is_default: bool = PrivateAttr(default=False)
+    # Uploads (staff lists): at most this many rows under the header, and at most this many MB
+    # unpacked from an .xlsx (a ZIP) — the 20 MB upload limit counts packed bytes only.
+    import_max_rows: int = Field(default=100_000, ge=1, le=1_000_000)
+    import_max_unpacked_mb: int = Field(default=200, ge=1, le=2_000)
 
     @field_validator("timezone")
     @classmethod
@@ -222,6 +228,12 @@ class Settings(BaseSettings):
     def dev_mail_enabled(self) -> bool:
         """The built-in mail catcher runs only while SMTP_URL points at it."""
         return self.smtp_url == self.dev_mail_url
+
+    @property
+    def upload_limits(self) -> UploadLimits:
+        return UploadLimits(
+            max_rows=self.import_max_rows, max_unpacked_bytes=self.import_max_unpacked_mb * MB
+        )
 
     @property
     def timezone_info(self) -> ZoneInfo:

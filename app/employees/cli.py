@@ -9,24 +9,15 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from app.core.config import get_settings
 from app.core.db import session_scope
 from app.core.errors import ProblemError
 from app.core.runtime import Runtime
-from app.employees.importer import (
-    FILE_FIELD,
-    MAX_FILE_BYTES,
-    FileReadError,
-    ParsedFile,
-    RowError,
-    UnsupportedFileError,
-    detect_kind,
-    read_csv,
-    read_xlsx,
-    validate_table,
-)
+from app.core.uploads import number
+from app.employees.importer import MAX_FILE_BYTES, ParsedFile, UnsupportedFileError, parse_file
 from app.employees.schemas import ImportMode
 from app.employees.service import ImportResult, import_parsed
 
@@ -89,24 +80,14 @@ def _read_file(file: Path) -> bytes:
 
 
 def _parse_with_progress(data: bytes, filename: str) -> ParsedFile:
-    kind = detect_kind(data, filename)
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-    )
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), MofNCompleteColumn())
     with Progress(
         *columns, console=progress_console, transient=True, disable=not progress_console.is_terminal
     ) as progress:
-        reading = progress.add_task("Läser filen", total=None)
-        try:
-            table = read_xlsx(data) if kind == "xlsx" else read_csv(data)
-        except FileReadError as exc:
-            return ParsedFile(errors=[RowError(None, FILE_FIELD, str(exc))])
-        progress.update(reading, visible=False)
-        checking = progress.add_task("Kontrollerar raderna", total=len(table.rows))
-        return validate_table(table, lambda n: progress.advance(checking, n))
+        # The file is read as a stream, so the number of rows is known only at the end.
+        checking = progress.add_task("Läser och kontrollerar raderna", total=None)
+        limits = get_settings().upload_limits
+        return parse_file(data, filename, lambda n: progress.advance(checking, n), limits)
 
 
 def _spinner(description: str) -> Progress:
@@ -128,6 +109,11 @@ def _report(result: ImportResult) -> None:
         for error in result.errors:
             where = f"rad {error.row}, {error.field}" if error.row is not None else error.field
             console.print(f"[red]{where}:[/] {escape(error.message)}")
+        if result.error_count > len(result.errors):
+            console.print(
+                f"… och {number(result.error_count - len(result.errors))} fel till "
+                f"(de första {len(result.errors)} av {number(result.error_count)} visas)."
+            )
         if result.file_errors:
             console.print("\n[bold red]Inget importerades.[/] Rätta filen och kör kommandot igen.")
         else:

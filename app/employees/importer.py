@@ -3,22 +3,32 @@
 Project leaders export the list from an HR system or Excel, so we accept what those produce:
 UTF-8 (with or without BOM) or Windows-1252, comma, semicolon or tab, Swedish or English
 headers. Every problem is collected with the row number Excel shows (header = row 1), so the
-whole file can be fixed in one go.
+whole file can be fixed in one go; an answer lists the first MAX_LISTED and counts the rest.
+The file is read as a stream within UploadLimits (rows, unpacked size): see app.core.uploads.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
+import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time
 from pathlib import PurePath
 from typing import Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
+
+from app.core.uploads import (
+    MAX_LISTED,
+    Capped,
+    UploadError,
+    UploadLimits,
+    csv_rows,
+    limited_rows,
+)
+from app.core.uploads import number as number_text
+from app.core.xlsx import xlsx_rows
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 ACCEPTED_SUFFIXES = (".csv", ".txt", ".xlsx")
@@ -55,7 +65,6 @@ _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 # Bytes that start files people upload by mistake: zip (xlsx/docx), old Office, PDF.
 _ZIP_MAGIC = b"PK\x03\x04"
 _BINARY_MAGIC = (b"\xd0\xcf\x11\xe0", b"%PDF")
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 Progress = Callable[[int], None]
 
@@ -72,7 +81,7 @@ class RowError:
         return asdict(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EmployeeRow:
     """A valid row. None means the file does not say (the column is missing or the cell empty)."""
 
@@ -86,36 +95,47 @@ class EmployeeRow:
 
 @dataclass
 class ParsedFile:
+    """Valid rows, and the problems: the first MAX_LISTED listed, all of them counted."""
+
     rows: list[EmployeeRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    error_count: int = 0  # all errors, also those not listed
+    error_rows: int = 0  # rows with at least one error
 
-
-@dataclass
-class Table:
-    """Raw cells: the header and each non-empty data row with its Excel row number."""
-
-    header_row: int
-    header: list[str]
-    rows: list[tuple[int, list[str]]]
+    def __post_init__(self) -> None:
+        self.error_count = self.error_count or len(self.errors)
+        self.error_rows = self.error_rows or len({e.row for e in self.errors})
 
 
 class UnsupportedFileError(ValueError):
     """The upload is not a staff list we can read at all (wrong type or content)."""
 
 
-class FileReadError(ValueError):
-    """A CSV or XLSX file that cannot be read; the message says how to save it instead."""
+def parse_file(
+    data: bytes,
+    filename: str,
+    progress: Progress | None = None,
+    limits: UploadLimits | None = None,
+) -> ParsedFile:
+    """Read and validate a whole file; raises UnsupportedFileError for the wrong kind of file.
 
-
-def parse_file(data: bytes, filename: str, progress: Progress | None = None) -> ParsedFile:
-    """Read and validate a whole file; raises UnsupportedFileError for the wrong kind of file."""
+    Read as a stream with bounds (app.core.uploads): a file that is too big unpacked, has too
+    many rows or cannot be read gives one error for the whole file.
+    """
+    limits = limits or UploadLimits()
     kind = detect_kind(data, filename)
     try:
-        table = read_xlsx(data) if kind == "xlsx" else read_csv(data)
-    except FileReadError as exc:
+        rows = xlsx_rows(data, limits, damaged=_DAMAGED_XLSX) if kind == "xlsx" else csv_rows(data)
+        return validate_rows(limited_rows(rows, limits.max_rows), progress, limits.max_listed)
+    except UploadError as exc:
         return ParsedFile(errors=[RowError(None, FILE_FIELD, str(exc))])
-    return validate_table(table, progress)
+
+
+_DAMAGED_XLSX = (
+    "Excel-filen kunde inte öppnas (den är skadad eller inte en .xlsx-arbetsbok). "
+    "Öppna den i Excel, spara som 'Excel-arbetsbok (.xlsx)' och försök igen."
+)
 
 
 def detect_kind(data: bytes, filename: str) -> Literal["csv", "xlsx"]:
@@ -141,106 +161,6 @@ def detect_kind(data: bytes, filename: str) -> Literal["csv", "xlsx"]:
             "eller PDF-fil). Spara listan som 'CSV UTF-8' eller '.xlsx' och försök igen."
         )
     return "csv"
-
-
-def decode_text(data: bytes) -> str:
-    """UTF-8 (BOM or not), else Windows-1252; anything else is refused with advice."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_like_utf16(data):
-        raise FileReadError(
-            "Filen är sparad som UTF-16 (Unicode-text), som inte stöds. Spara om den i Excel "
-            "som 'CSV UTF-8 (kommaavgränsad)' och försök igen."
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            raise FileReadError(_not_text_message()) from None
-    if _CONTROL_CHARS.search(text):
-        raise FileReadError(_not_text_message())
-    return text
-
-
-def _looks_like_utf16(data: bytes) -> bool:
-    # UTF-16 without BOM has a zero byte in every other position for Latin letters;
-    # zeros scattered everywhere mean binary data instead.
-    sample = data[:2000]
-    if len(sample) < 4:
-        return False
-    even, odd = sample[0::2].count(0), sample[1::2].count(0)
-    half = len(sample) // 2
-    return max(even, odd) > half * 0.4 and min(even, odd) < half * 0.05
-
-
-def _not_text_message() -> str:
-    return (
-        "Filen är ingen textfil i UTF-8 eller Windows-1252 och kan inte läsas. Spara om "
-        "personallistan i Excel som 'CSV UTF-8 (kommaavgränsad)' eller '.xlsx' och försök igen."
-    )
-
-
-def read_csv(data: bytes) -> Table:
-    text = decode_text(data)
-    if not text.strip():
-        raise FileReadError(_empty_message())
-    first_line = text.lstrip("\r\n").split("\n", 1)[0]
-    delimiter = max((";", ",", "\t"), key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        # Excel row numbers count records, so a quoted cell spanning lines is still one row.
-        cells = [(number, row) for number, row in enumerate(reader, start=1)]
-    except csv.Error as exc:
-        raise FileReadError(
-            f'CSV-filen kan inte läsas från rad {reader.line_num}: troligen ett citattecken (") '
-            "som aldrig avslutas. Rätta raden, eller spara om listan från Excel, och försök igen."
-        ) from exc
-    return _to_table((n, [cell.strip() for cell in row]) for n, row in cells)
-
-
-def read_xlsx(data: bytes) -> Table:
-    # Imported here: openpyxl is slow to import and only needed for Excel files.
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        try:
-            sheet = workbook.worksheets[0]
-            # Exporters other than Excel often write a wrong sheet size; read what is there.
-            sheet.reset_dimensions()
-            rows = list(sheet.iter_rows(min_row=1, values_only=True))
-        finally:
-            workbook.close()
-    # A damaged upload can fail deep inside the zip and XML parsers with many error types.
-    except Exception as exc:
-        raise FileReadError(
-            "Excel-filen kunde inte öppnas (den är skadad eller inte en .xlsx-arbetsbok). "
-            "Öppna den i Excel, spara som 'Excel-arbetsbok (.xlsx)' och försök igen."
-        ) from exc
-    return _to_table((n, [_cell_text(v) for v in row]) for n, row in enumerate(rows, 1))
-
-
-def _cell_text(value: Any) -> str:
-    if value is None or isinstance(value, bool):
-        return "" if value is None else str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # employee numbers typed as numbers: 1234.0 -> "1234"
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    return str(value).strip()
-
-
-def _to_table(numbered: Iterable[tuple[int, list[str]]]) -> Table:
-    non_empty = [(n, row) for n, row in numbered if any(row)]
-    if not non_empty:
-        raise FileReadError(_empty_message())
-    (header_row, header), *rows = non_empty
-    if not rows:
-        raise FileReadError(
-            "Filen har en rubrikrad men inga rader med anställda. Lägg till en rad per "
-            "anställd under rubrikerna och försök igen."
-        )
-    return Table(header_row, header, rows)
 
 
 def _empty_message() -> str:
@@ -300,25 +220,66 @@ def _missing_columns_error(header: Sequence[str], columns: dict[str, int]) -> Ro
     return RowError(1, HEADER_FIELD, message)
 
 
-def validate_table(table: Table, progress: Progress | None = None) -> ParsedFile:
-    mapped = map_columns(table.header)
+def validate_rows(
+    rows: Iterable[tuple[int, list[str]]],
+    progress: Progress | None = None,
+    max_listed: int = MAX_LISTED,
+) -> ParsedFile:
+    """Non-empty rows, the header first; raises UploadError for a file without people."""
+    numbered = iter(rows)
+    header_row, header = next(numbered, (0, []))
+    if not header_row:
+        raise UploadError(_empty_message())
+    mapped = map_columns(header)
     if isinstance(mapped, RowError):
-        return ParsedFile(errors=[RowError(table.header_row, mapped.field, mapped.message)])
-    result = ParsedFile(warnings=mapped.warnings)
+        return ParsedFile(errors=[RowError(header_row, mapped.field, mapped.message)])
+    result = ParsedFile()
+    errors: Capped[RowError] = Capped(max_listed)
+    notes: Capped[str] = Capped(max_listed)
     duplicates = _DuplicateFinder()
-    for done, (number, cells) in enumerate(table.rows, start=1):
+    done = 0
+    for done, (number, cells) in enumerate(numbered, start=1):
         values = {key: cells[i] if i < len(cells) else "" for key, i in mapped.columns.items()}
         if any(values.values()):  # rows with data only in ignored columns are not employees
-            row, errors = validate_row(number, values)
-            errors += duplicates.check(number, row)
-            result.errors += errors
-            if not errors:
+            row, row_errors = validate_row(number, values)
+            row_errors += duplicates.check(number, row)
+            for error in row_errors:
+                errors.add(error)
+            result.error_rows += bool(row_errors)
+            if not row_errors:
                 result.rows.append(row)
+                if note := address_warning(row):
+                    notes.add(note)
         if progress is not None and done % 1000 == 0:
             progress(1000)
     if progress is not None:
-        progress(len(table.rows) % 1000)
+        progress(done % 1000)
+    if not done:
+        raise UploadError(
+            "Filen har en rubrikrad men inga rader med anställda. Lägg till en rad per "
+            "anställd under rubrikerna och försök igen."
+        )
+    result.errors, result.error_count = errors.items, errors.total
+    result.warnings = mapped.warnings + notes.items
+    if notes.left_out:
+        result.warnings.append(
+            f"Ytterligare {number_text(notes.left_out)} rader har samma varning om tecken "
+            "före @; de visas inte här."
+        )
     return result
+
+
+def address_warning(row: EmployeeRow) -> str | None:
+    """A note for addresses with letters like å before the @: some mail servers refuse them."""
+    local = row.email.rpartition("@")[0]
+    if local.isascii():
+        return None
+    return (
+        f"rad {row.row}, {LABELS['email']}: Adressen har tecken före @ (t.ex. å, ä, ö) som inte "
+        "alla e-postservrar tar emot. Personen importeras ändå; kontrollera att adressen "
+        "stämmer, och använd om möjligt en adress med bara a–z, 0–9, punkt och bindestreck "
+        "före @."
+    )
 
 
 def validate_row(number: int, values: dict[str, str]) -> tuple[EmployeeRow, list[RowError]]:
@@ -340,7 +301,8 @@ def validate_row(number: int, values: dict[str, str]) -> tuple[EmployeeRow, list
         email,
         first,
         last,
-        department=values.get("department") or None,
+        # The same few departments on every row: one string each, not one per row (memory).
+        department=sys.intern(values["department"]) if values.get("department") else None,
         employee_number=values.get("employee_number") or None,
     )
     return row, errors + _length_errors(row)
@@ -385,7 +347,14 @@ class InvalidEmailError(ValueError):
 
 
 def normalise_email(value: str) -> str:
-    """The address checked and lower-cased; raises InvalidEmailError."""
+    """The address checked, in its one stored form; raises InvalidEmailError.
+
+    Lower-case, Unicode NFC, and the domain as Unicode letters (IDNA U-label): "Anna@KOMMUNÖ.SE"
+    and "anna@xn--kommun-1xa.se" are both "anna@kommunö.se", so they are the same person. This
+    is how people write and read the address, and how every address was stored already; the
+    sender turns the domain into xn-- form when it sends. Letters like å before the @ are kept
+    (they need SMTPUTF8 to be sent; see address_warning).
+    """
     value = value.strip()
     if not value:
         raise InvalidEmailError("E-postadress saknas. Fyll i personens e-postadress.")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Query, UploadFile
 
 from app.auth.deps import EditorKey, ReaderKey
-from app.core.deps import ClockDep, SessionDep
+from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.errors import ProblemError
 from app.employees import service
 from app.employees.importer import MAX_FILE_BYTES, UnsupportedFileError, parse_file
@@ -41,13 +41,18 @@ def import_employees(
     key: EditorKey,
     session: SessionDep,
     clock: ClockDep,
+    settings: SettingsDep,
     file: Annotated[UploadFile, File(description="The staff list: .xlsx, .csv or .txt")],
     dry_run: Annotated[bool, Query(description="Only count what would change")] = False,
     mode: Annotated[
         ImportMode, Query(description="sync also deactivates people not in the file")
     ] = "upsert",
 ) -> ImportResultOut:
-    """Import the staff list (CSV or Excel); a file with any error imports nothing."""
+    """Import the staff list (CSV or Excel); a file with any error imports nothing.
+
+    A 422 lists at most the first 100 errors in `errors` and counts all of them in
+    `error_count`. Warnings (e.g. letters like å before the @) do not stop the import.
+    """
     data = file.file.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise ProblemError(
@@ -57,7 +62,7 @@ def import_employees(
             "Ta bort kolumner som inte behövs, eller dela upp listan per förvaltning.",
         )
     try:
-        parsed = parse_file(data, file.filename or "")
+        parsed = parse_file(data, file.filename or "", limits=settings.upload_limits)
     except UnsupportedFileError as exc:
         raise ProblemError(415, "Filtypen stöds inte", str(exc)) from None
     result = service.import_parsed(
@@ -69,6 +74,7 @@ def import_employees(
             "Filen har fel",
             result.error_summary(),
             errors=[error.as_dict() for error in result.errors],
+            error_count=result.error_count,
             created=0,
             updated=0,
             deactivated=0,

@@ -15,12 +15,14 @@ from sqlalchemy.orm import Session
 from app.auth.audit import record_audit
 from app.auth.models import ApiKey
 from app.core.errors import ProblemError
+from app.core.uploads import MAX_LISTED, number
 from app.employees.importer import HEADER_FIELD, LABELS, EmployeeRow, ParsedFile, RowError
 from app.employees.models import Employee
 from app.employees.people import audit_target, person_or_problem
 from app.employees.schemas import EmployeePatch, ImportMode
 
 # Fields an import row may change; empty cells in the file never overwrite stored values.
+WRITE_BATCH = 2_000
 IMPORTED_FIELDS = ("email", "first_name", "last_name", "department", "employee_number")
 
 
@@ -34,6 +36,12 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
     mode: ImportMode = "upsert"
+    error_count: int = 0  # all errors; `errors` lists at most MAX_LISTED of them
+    error_rows: int = 0  # rows with at least one error
+
+    def __post_init__(self) -> None:
+        self.error_count = self.error_count or len(self.errors)
+        self.error_rows = self.error_rows or len({e.row for e in self.errors})
 
     @property
     def file_errors(self) -> list[RowError]:
@@ -44,8 +52,13 @@ class ImportResult:
         """'3 rader har fel; inget importerades', or the file-level problem itself."""
         if self.file_errors:
             return f"{self.file_errors[0].message} Inget importerades."
-        rows = len({e.row for e in self.errors})
-        return f"{rows} {'rad' if rows == 1 else 'rader'} har fel; inget importerades"
+        rows = self.error_rows
+        listed = ""
+        if self.error_count > len(self.errors):
+            listed = f" (de första {len(self.errors)} av {number(self.error_count)} fel visas)"
+        return (
+            f"{number(rows)} {'rad' if rows == 1 else 'rader'} har fel{listed}; inget importerades"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +100,12 @@ def import_parsed(
     """Import a parsed file; a file with any error imports nothing. Audited, dry runs too."""
     if parsed.errors:
         return ImportResult(
-            errors=parsed.errors, warnings=parsed.warnings, dry_run=dry_run, mode=mode
+            errors=parsed.errors,
+            warnings=parsed.warnings,
+            dry_run=dry_run,
+            mode=mode,
+            error_count=parsed.error_count,
+            error_rows=parsed.error_rows,
         )
     result = import_employees(session, parsed.rows, mode=mode, dry_run=dry_run, now=now)
     result.warnings = parsed.warnings + result.warnings
@@ -131,7 +149,13 @@ def import_employees(
     everyone = [_Stored(*row) for row in session.execute(select(*_STORED_COLUMNS))]
     plan = _plan(everyone, rows, mode)
     if plan.errors:
-        return ImportResult(errors=plan.errors, dry_run=dry_run, mode=mode)
+        return ImportResult(
+            errors=plan.errors[:MAX_LISTED],
+            dry_run=dry_run,
+            mode=mode,
+            error_count=len(plan.errors),
+            error_rows=len({e.row for e in plan.errors}),
+        )
     if not dry_run:
         try:
             _apply(session, plan, everyone, now)
@@ -214,13 +238,16 @@ def _changes(employee: _Stored, row: EmployeeRow) -> dict[str, Any]:
 def _apply(session: Session, plan: _Plan, everyone: list[_Stored], now: datetime) -> None:
     # Bulk statements with the same keys in every dict, so each is one executemany.
     _release_identifiers(session, plan, everyone)
-    rows = [_stored_values(e) | changes | {"updated_at": now} for e, changes in plan.updates]
+    # In batches, so 100,000 rows never exist as parameter dicts all at once (memory).
     gone = {"active": False, "deactivated_at": now, "updated_at": now}
-    rows += [_stored_values(e) | gone for e in plan.deactivations]
-    if rows:
-        session.execute(update(Employee), rows)
-    if plan.creates:
-        session.execute(insert(Employee), [_new_employee(row, now) for row in plan.creates])
+    changed = [(e, changes | {"updated_at": now}) for e, changes in plan.updates]
+    changed += [(e, gone) for e in plan.deactivations]
+    for start in range(0, len(changed), WRITE_BATCH):
+        batch = changed[start : start + WRITE_BATCH]
+        session.execute(update(Employee), [_stored_values(e) | c for e, c in batch])
+    for start in range(0, len(plan.creates), WRITE_BATCH):
+        batch_rows = plan.creates[start : start + WRITE_BATCH]
+        session.execute(insert(Employee), [_new_employee(row, now) for row in batch_rows])
 
 
 def _stored_values(employee: _Stored) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from app.core.config import get_settings
 from app.employees.models import Employee
 from tests.conftest import TEST_SECRET
 from tests.employees.files import make_csv, make_xlsx, staff
+from tests.employees.hostile import bad_csv, xlsx_with_rows
 
 runner = CliRunner()
 
@@ -117,3 +118,33 @@ def test_oversize_file_is_refused(tmp_path: Path) -> None:
     code, out = invoke(str(path))
     assert code == 1
     assert "Filen är för stor (högst 20 MB)" in out
+
+
+def test_many_errors_list_the_first_100_and_count_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "personal.csv"
+    path.write_bytes(bad_csv(250))
+    code, out = invoke(str(path))
+    assert code == 1
+    listed = [line for line in out.splitlines() if line.startswith("rad ")]
+    assert len(listed) == 100 and listed[0].startswith("rad 2, e-post: E-postadressen saknar @")
+    assert "… och 150 fel till (de första 100 av 250 visas)." in out
+    assert "250 rader har fel (de första 100 av 250 fel visas); inget importerades" in out
+
+
+def test_hostile_files_are_refused_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, session: Session
+) -> None:
+    path = tmp_path / "personal.xlsx"
+    path.write_bytes(xlsx_with_rows(5_000_000))
+    code, out = invoke(str(path))
+    assert code == 1
+    assert "fil: Filen har fler än 100 000 rader under rubrikraden" in out
+
+    monkeypatch.setenv("NANOLEARN_IMPORT_MAX_ROWS", "2")
+    get_settings.cache_clear()
+    small = tmp_path / "personal.csv"
+    small.write_bytes(make_csv(staff(3)))
+    code, out = invoke(str(small))
+    assert code == 1
+    assert "Filen har fler än 2 rader" in out
+    assert emails(session) == {}
