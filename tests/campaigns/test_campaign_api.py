@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
 
+from app.campaigns.models import Campaign
 from app.core.runtime import Runtime
+from app.employees.models import Employee
 from tests.flow import add_staff, sync_lessons
 
 BODY: dict[str, Any] = {
@@ -157,3 +160,42 @@ def test_test_send_says_when_the_relay_refuses(
     )
     assert response.status_code == 502
     assert "550" in response.json()["detail"]
+
+
+def test_a_misspelt_department_is_refused_with_the_known_ones(
+    client: TestClient, synced: Runtime, editor_headers: dict
+) -> None:
+    body = body_with("audience", {"departments": ["Socialförvaltning"]})
+    refused = client.post("/api/v1/campaigns", json=body, headers=editor_headers)
+    assert refused.status_code == 422
+    problem = refused.json()
+    assert "Socialförvaltningen (2)" in problem["detail"]  # the known ones, with head counts
+    assert "Vård och omsorg (3)" in problem["detail"]
+    assert problem["errors"][0]["field"] == "audience.departments"
+    assert "Socialförvaltningen" in problem["errors"][0]["message"]  # the close match
+    with synced.session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Campaign)) == 0
+    made = client.post("/api/v1/campaigns", json=BODY, headers=editor_headers).json()
+    patched = client.patch(
+        f"/api/v1/campaigns/{made['id']}",
+        json={"audience": {"departments": ["Okänd"]}},
+        headers=editor_headers,
+    )
+    assert patched.status_code == 422 and "Okänd" in patched.json()["detail"]
+
+
+def test_a_campaign_whose_audience_is_empty_does_not_start(
+    client: TestClient, synced: Runtime, editor_headers: dict
+) -> None:
+    body = body_with("audience", {"departments": ["Vård och omsorg"]})
+    made = client.post("/api/v1/campaigns", json=body, headers=editor_headers).json()
+    with synced.session_factory() as session:  # everyone there leaves before the start
+        session.execute(
+            update(Employee).where(Employee.department == "Vård och omsorg").values(active=False)
+        )
+        session.commit()
+    started = client.post(f"/api/v1/campaigns/{made['id']}/start", headers=editor_headers)
+    assert started.status_code == 409
+    assert "når ingen" in started.json()["title"] and "Vård och omsorg" in started.json()["detail"]
+    again = client.get(f"/api/v1/campaigns/{made['id']}", headers=editor_headers).json()
+    assert again["status"] == "draft" and again["counts"]["enrolled"] == 0

