@@ -190,7 +190,7 @@ def _sync_lesson(
         lesson.position = position
         report.lessons_moved.append(source.key)
     if (lesson.id, content_hash) not in versions:
-        session.add(_version(lesson.id, source, now))
+        session.add(new_version(lesson.id, source, now))
         if source.key not in report.lessons_created:
             report.lessons_changed.append(source.key)
     elif lesson.content_hash != content_hash:
@@ -198,7 +198,8 @@ def _sync_lesson(
     lesson.content_hash = content_hash
 
 
-def _version(lesson_id: int, source: LessonFile, now: datetime) -> LessonVersion:
+def new_version(lesson_id: int, source: LessonFile, now: datetime) -> LessonVersion:
+    """A version of a lesson as its file says it (unsaved until added to a session)."""
     return LessonVersion(
         lesson_id=lesson_id,
         content_hash=source.content_hash,
