@@ -37,7 +37,9 @@ def fixture_zip() -> bytes:
     return make_zip(folder_files(FIXTURES / "valid" / "trygghet"))
 
 
-def small_course(slug: str = "egen-kurs", keys: tuple[str, ...] = ("egen-01", "egen-02")) -> dict[str, bytes]:
+def small_course(
+    slug: str = "egen-kurs", keys: tuple[str, ...] = ("egen-01", "egen-02")
+) -> dict[str, bytes]:
     listing = "\n".join(f"  - {key}" for key in keys)
     files = {f"{slug}/course.yaml": COURSE.format(lessons=listing).encode()}
     files.update({f"{slug}/{key}.md": lesson_text(key).encode() for key in keys})

@@ -49,7 +49,11 @@ def test_dry_run_then_publish_then_unchanged(
     assert published.json()["created"] == ["try-01", "try-02"]
     assert counts(runtime) == (1, 2)
     again = upload(client, editor_headers, "trygghet.zip", fixture_zip()).json()
-    assert (again["created"], again["changed"], again["unchanged"]) == ([], [], ["try-01", "try-02"])
+    assert (again["created"], again["changed"], again["unchanged"]) == (
+        [],
+        [],
+        ["try-01", "try-02"],
+    )
     assert counts(runtime) == (1, 2)
     with runtime.session_factory() as session:
         assert session.scalar(select(Course.origin)) == CourseOrigin.upload

@@ -177,9 +177,10 @@ def test_zip_bombs_are_refused_with_bounded_memory() -> None:
         tracemalloc.stop()
     assert "200,0 MB uppackad; högst 8,0 MB per fil" in big[0]["message"]
     assert "zip-bomb" in ratio[0]["message"] and "zip-bomb" in xlsx[0]["message"]
-    assert "mer än den uppger" in lying[0]["message"] or "går inte att packa upp" in lying[0][
-        "message"
-    ]
+    assert (
+        "mer än den uppger" in lying[0]["message"]
+        or "går inte att packa upp" in lying[0]["message"]
+    )
     assert peak < 2 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
 
 
