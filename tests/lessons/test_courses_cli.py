@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -14,6 +15,11 @@ from tests.lessons.courses import edit_workbook, fixture_zip
 from tests.lessons.test_cli import env  # noqa: F401  (the fixture)
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _emptied_afterwards(engine: Engine) -> None:
+    """The engine fixture empties a PostgreSQL test database after the test: the CLI writes."""
 
 
 def test_import_dry_run_import_export_and_import_again(
