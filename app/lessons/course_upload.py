@@ -208,16 +208,11 @@ def plan_import(session: Session, upload: ParsedCourse) -> ImportPlan:
     plan.course = source.slug
     existing = session.scalar(select(Course).where(Course.slug == source.slug))
     if existing is not None and existing.origin != CourseOrigin.upload:
-        where = ImportIssue("", file=str(source.path))
-        where_cell = upload.locate(Problem(source.path, None, ""))
-        plan.errors.append(
-            ImportIssue(
-                f"kursen {source.slug!r} kommer från lessons-mappen och kan inte ersättas av en "
-                "uppladdning: välj ett annat kortnamn",
-                file=where.file if upload.cells is None else None,
-                sheet=where_cell.sheet, row=where_cell.row, column=where_cell.column,
-            )
-        )  # fmt: skip
+        message = (
+            f"kursen {source.slug!r} kommer från lessons-mappen och kan inte ersättas av en "
+            "uppladdning: välj ett annat kortnamn"
+        )
+        plan.errors.append(upload.locate(Problem(source.path, None, message)))
         return plan
     plan.errors += [upload.locate(p) for p in moved_keys(session, [source])]
     plan.course_created = existing is None
