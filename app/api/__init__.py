@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from app.api.campaigns import router as campaigns
+from app.api.courses import router as courses
 from app.auth.audit_router import router as audit
 from app.auth.router import router as api_keys
 from app.core.errors import problem_responses
@@ -19,7 +20,19 @@ from app.reports.learning_router import router as learning
 from app.reports.router import router as reports
 from app.xapi.router import router as xapi
 
-ROUTERS = (employees, privacy, lessons, campaigns, learning, reports, xapi, api_keys, audit)
+# courses before lessons: POST /courses/import is not a course slug.
+ROUTERS = (
+    employees,
+    privacy,
+    courses,
+    lessons,
+    campaigns,
+    learning,
+    reports,
+    xapi,
+    api_keys,
+    audit,
+)
 
 
 def include_api(app: FastAPI) -> None:

@@ -47,6 +47,8 @@ class Campaign(Base):
     # A review card retires after this many right answers in a row on reviews.
     retire_after: Mapped[int] = mapped_column(default=2)
     owner_emails: Mapped[list[str]] = mapped_column(JSONType(), default=list)
+    # The municipality's own contacts (Markdown), shown after the course's help text.
+    local_help: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     started_at: Mapped[datetime | None]

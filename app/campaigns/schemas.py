@@ -17,6 +17,7 @@ from pydantic import (
 
 from app.campaigns.models import CampaignStatus
 from app.campaigns.schedule import WEEKDAY_NAMES
+from app.core.markdown import LOCAL_HELP_MAX, local_help_problems
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WORKWEEK: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
@@ -83,6 +84,23 @@ class ScheduleIn(Strict):
         return self
 
 
+LOCAL_HELP_DESCRIPTION = (
+    "The municipality's own contacts in Markdown (social services, the local coordinator, the "
+    "women's shelter), shown after the course's help in every e-mail and lesson page; phone "
+    "numbers become tel: links. No HTML, images or headings above ###."
+)
+
+
+def _check_local_help(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.replace("\r\n", "\n").strip()
+    problems = local_help_problems(value)
+    if problems:
+        raise ValueError("lokal hjälptext: " + "; ".join(problems))
+    return value
+
+
 class CampaignCreate(Strict):
     name: str = Field(min_length=1, max_length=200)
     course: str = Field(min_length=1, description="The course's slug, e.g. radikalisering.")
@@ -97,6 +115,11 @@ class CampaignCreate(Strict):
         description="Right answers in a row on reviews that retire a question.",
     )
     owner_emails: list[EmailStr] = Field(default_factory=list, max_length=20)
+    local_help: str = Field(
+        default="", max_length=LOCAL_HELP_MAX, description=LOCAL_HELP_DESCRIPTION
+    )
+
+    _local_help = field_validator("local_help")(_check_local_help)
 
 
 class CampaignPatch(Strict):
@@ -107,6 +130,11 @@ class CampaignPatch(Strict):
     max_reviews_per_email: int | None = Field(default=None, ge=0, le=2)
     retire_after: int | None = Field(default=None, ge=1, le=5)
     owner_emails: list[EmailStr] | None = Field(default=None, max_length=20)
+    local_help: str | None = Field(
+        default=None, max_length=LOCAL_HELP_MAX, description=LOCAL_HELP_DESCRIPTION
+    )
+
+    _local_help = field_validator("local_help")(_check_local_help)
 
 
 HHMM = Annotated[dt.time, PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)]
@@ -145,6 +173,7 @@ class CampaignOut(BaseModel):
     max_reviews_per_email: int
     retire_after: int
     owner_emails: list[str]
+    local_help: str
     created_at: datetime
     started_at: datetime | None
     next_slot_at: datetime | None

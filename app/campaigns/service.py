@@ -145,6 +145,7 @@ def create_campaign(session: Session, body: CampaignCreate, now: datetime) -> Ca
         max_reviews_per_email=body.max_reviews_per_email,
         retire_after=body.retire_after,
         owner_emails=[str(e).lower() for e in body.owner_emails],
+        local_help=body.local_help,
         created_at=now,
         updated_at=now,
     )
@@ -192,6 +193,8 @@ def update_campaign(
         campaign.retire_after = patch.retire_after
     if patch.owner_emails is not None:
         campaign.owner_emails = [str(e).lower() for e in patch.owner_emails]
+    if patch.local_help is not None:
+        campaign.local_help = patch.local_help
     campaign.updated_at = now
 
 
@@ -285,6 +288,7 @@ def to_out(
         "max_reviews_per_email": campaign.max_reviews_per_email,
         "retire_after": campaign.retire_after,
         "owner_emails": list(campaign.owner_emails),
+        "local_help": campaign.local_help,
         "created_at": campaign.created_at,
         "started_at": campaign.started_at,
         "next_slot_at": schedule.next_slot(now) if running else None,

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from app.auth.cli import app as apikey_app
 from app.cli.campaigns import app as campaigns_app
+from app.cli.courses import app as courses_app
 from app.core.config import Settings, base_url_problem, get_settings
 from app.core.runtime import Runtime
 from app.employees.cli import app as employees_app
@@ -27,6 +28,7 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
 )
 cli.add_typer(lessons_app, name="lessons")
+cli.add_typer(courses_app, name="courses")
 cli.add_typer(employees_app, name="employees")
 cli.add_typer(campaigns_app, name="campaigns")
 cli.add_typer(apikey_app, name="apikey")

@@ -13,7 +13,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from app.campaigns import service
-from app.campaigns.schemas import CampaignCreate
+from app.campaigns.schemas import CampaignCreate, CampaignPatch
 from app.core.db import session_scope
 from app.core.errors import ProblemError
 from app.core.runtime import Runtime
@@ -157,6 +157,38 @@ def resume(campaign_id: int) -> None:
 def cancel(campaign_id: int) -> None:
     """Cancel a campaign for good."""
     _transition("cancel", campaign_id)
+
+
+@app.command("local-help")
+def local_help(
+    campaign_id: int,
+    file: Path | None = typer.Argument(
+        None, help="A Markdown file with the municipality's own contacts."
+    ),
+    clear: bool = typer.Option(False, "--clear", help="Remove the campaign's local help."),
+) -> None:
+    """Set the contacts shown after the course's help in every e-mail and lesson page."""
+    if (file is None) == (not clear):
+        err.print("[red]Give a Markdown file, or --clear.[/]")
+        raise typer.Exit(1)
+    try:
+        text = "" if clear or file is None else file.read_text(encoding="utf-8")
+        patch = CampaignPatch(local_help=text)
+    except (OSError, UnicodeDecodeError) as exc:
+        err.print(f"[red]Cannot read {file}:[/] {exc}", markup=False)
+        raise typer.Exit(1) from None
+    except ValidationError as exc:
+        for e in exc.errors():
+            err.print(f"{file}: {e['msg']}", style="red", markup=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    runtime = Runtime.create()
+    try:
+        with session_scope(runtime.session_factory) as session:
+            campaign = service.get_campaign(session, campaign_id)
+            service.update_campaign(session, campaign, patch, runtime.clock.now())
+    except ProblemError as exc:
+        _fail(exc)
+    err.print(f"Campaign {campaign_id}: local help {'removed' if clear else 'saved'}.")
 
 
 @app.command()

@@ -7,6 +7,7 @@ cached: the same lesson is rendered for every e-mail of a slot.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -127,3 +128,86 @@ def _inline_text(children: list[Token]) -> str:
             if href.startswith(("http://", "https://")) and not href.endswith(label):
                 parts.append(f" ({href})")
     return "".join(parts)
+
+
+# --- a campaign's local help: the course help's Markdown, with phone numbers as tel: links ---
+
+# Swedish numbers as people write them: 020-50 50 50, 08-123 456 78, +46 8 123 45 67, 112.
+PHONE = re.compile(
+    r"(?<![\w+/.:=-])(?:\+46[ -]?\d{1,3}|0\d{1,3})(?:[ -]?\d{2,4}){1,4}(?![\w-])"
+    r"|(?<![\w+/.:=-])(?:112|114 14|113 13|1177)(?![\w-])"
+)
+LOCAL_HELP_MAX = 2000
+
+
+def _tel_href(number: str) -> str | None:
+    digits = re.sub(r"\D", "", number)
+    if number.startswith("+"):
+        return f"tel:+{digits}"
+    if digits.startswith("0") and len(digits) < 7:
+        return None  # too short for a Swedish number with area code: a date, a code
+    return f"tel:{digits}"
+
+
+def _phone_tokens(token: Token) -> list[Token]:
+    """A text token split into text and tel: links."""
+    out: list[Token] = []
+    text, last = token.content, 0
+    for match in PHONE.finditer(text):
+        href = _tel_href(match.group(0))
+        if href is None:
+            continue
+        if match.start() > last:
+            out.append(Token("text", "", 0, content=text[last : match.start()]))
+        out.append(Token("link_open", "a", 1, attrs={"href": href}))
+        out.append(Token("text", "", 0, content=match.group(0)))
+        out.append(Token("link_close", "a", -1))
+        last = match.end()
+    if last < len(text):
+        out.append(Token("text", "", 0, content=text[last:]))
+    return out
+
+
+@lru_cache(maxsize=256)
+def local_help_html(md: str) -> str:
+    """A campaign's local help as safe HTML: like markdown_to_html, and phone numbers that are
+    not already links become tel: links (one tap to call on a phone)."""
+    env: dict[str, Any] = {}
+    tokens = _MARKDOWN.parse(md, env)
+    for block in tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children: list[Token] = []
+        depth = 0
+        for child in block.children:
+            depth += child.type == "link_open"
+            depth -= child.type == "link_close"
+            children.extend(_phone_tokens(child) if child.type == "text" and not depth else [child])
+        block.children = children
+    return str(_MARKDOWN.renderer.render(tokens, _MARKDOWN.options, env))
+
+
+def local_help_problems(md: str) -> list[str]:
+    """What is wrong with a local help text, in Swedish; the rules of lesson texts: no raw
+    HTML, no images, headings at most ###, links only to web pages, e-mail or phone."""
+    problems: list[str] = []
+    if len(md) > LOCAL_HELP_MAX:
+        problems.append(f"texten har {len(md)} tecken; högst {LOCAL_HELP_MAX}")
+    for token in MarkdownIt("commonmark").parse(md):
+        line = (token.map[0] + 1) if token.map else 1
+        if token.type == "html_block":
+            problems.append(f"rad {line}: HTML är inte tillåtet, skriv med Markdown")
+        elif token.type == "heading_open" and token.tag in ("h1", "h2"):
+            problems.append(f"rad {line}: rubriker med # och ## är inte tillåtna, använd ###")
+        for child in token.children or []:
+            if child.type == "html_inline":
+                problems.append(f"rad {line}: HTML är inte tillåtet, skriv med Markdown")
+            elif child.type == "image":
+                problems.append(f"rad {line}: bilder är inte tillåtna, beskriv med ord")
+            elif child.type == "link_open":
+                href = str(child.attrGet("href") or "")
+                if not href.lower().startswith(("https://", "http://", "mailto:", "tel:")):
+                    problems.append(
+                        f"rad {line}: länken {href!r} ska börja med https://, mailto: eller tel:"
+                    )
+    return list(dict.fromkeys(problems))

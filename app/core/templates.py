@@ -8,7 +8,13 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 from markupsafe import Markup
 
-from app.core.markdown import lesson_body_html, lesson_body_text, markdown_to_html, markdown_to_text
+from app.core.markdown import (
+    lesson_body_html,
+    lesson_body_text,
+    local_help_html,
+    markdown_to_html,
+    markdown_to_text,
+)
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -27,6 +33,7 @@ def template_env() -> Environment:
     env.filters["markdown"] = lambda md: Markup(markdown_to_html(md))
     env.filters["lesson_markdown"] = lambda md: Markup(lesson_body_html(md))
     env.filters["markdown_text"] = markdown_to_text
+    env.filters["local_help"] = lambda md: Markup(local_help_html(md))
     env.filters["lesson_markdown_text"] = lesson_body_text
     env.filters["letter"] = lambda index: chr(ord("A") + index)
     env.filters["web_url"] = web_url

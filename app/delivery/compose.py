@@ -52,6 +52,7 @@ def email_content(
     versions: dict[tuple[int, str], VersionedLesson],
     links: Links,
     sent_on: Any,
+    local_help: str = "",
 ) -> EmailContent:
     lesson: LessonContent | None = None
     questions: list[QuestionContent] = []
@@ -70,6 +71,7 @@ def email_content(
         view_url=links.view() if lesson is not None else None,
         unsubscribe_url=links.unsubscribe(),
         sent_on=sent_on,
+        local_help_md=local_help,
     )
 
 
@@ -106,7 +108,12 @@ def compose_batch(
         course = courses[campaign.course_id]
         sent_on = now.astimezone(ZoneInfo(campaign.timezone)).date()
         # Everyone in a slot gets the same lesson: render each shape once, then personalise.
-        shape_key = (course.id, tuple(delivery_items(delivery)), sent_on, bool(employee.first_name))
+        shape_key = (
+            campaign.id,  # its local help text
+            tuple(delivery_items(delivery)),
+            sent_on,
+            bool(employee.first_name),
+        )
         shape = shapes.get(shape_key)
         if shape is None:
             shape = shapes[shape_key] = render_email(
@@ -117,6 +124,7 @@ def compose_batch(
                     versions=versions,
                     links=Links(settings.base_url, TOKEN_SLOT),
                     sent_on=sent_on,
+                    local_help=campaign.local_help,
                 )
             )
         links = Links.for_delivery(settings.base_url, secret, delivery.id)

@@ -1,8 +1,9 @@
 """The planner: for each running campaign's current send slot, write one outbox row per e-mail.
 
 Each slot is planned once (Campaign.planned_slot_at). The next lesson for a person is derived
-from the outbox itself (how many lesson e-mails they already have), so pausing — which drops
-unsent rows — can never skip or repeat a lesson. Unsent rows of an earlier slot are superseded
+from the outbox itself (the first lesson in course order not yet in their outbox), so pausing —
+which drops unsent rows — can never skip or repeat a lesson, nor can a course that gains or
+loses a lesson while the campaign runs. Unsent rows of an earlier slot are superseded
 by the new slot: nobody gets two e-mails because the service was down.
 """
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, CampaignStatus, Enrollment, EnrollmentStatus
@@ -71,16 +72,18 @@ def plan_slot(session: Session, campaign: Campaign, slot: datetime, now: datetim
         log.info("campaign %s: slot %s missed; its lesson goes at the next slot", campaign.id, slot)
         return 0
     make_cards_for_sent_lessons(session, campaign.id)
-    lessons = session.execute(
-        select(Lesson.id, Lesson.content_hash)
-        .where(Lesson.course_id == campaign.course_id, Lesson.position.is_not(None))
-        .order_by(Lesson.position)
-    ).all()
+    hashes = dict(
+        session.execute(
+            select(Lesson.id, Lesson.content_hash).where(
+                Lesson.course_id == campaign.course_id, Lesson.position.is_not(None)
+            )
+        ).all()
+    )
     reviews = due_cards(session, campaign.id, slot, campaign.max_reviews_per_email)
     rows: list[dict[str, Any]] = []
-    for enrollment_id, lessons_had in _recipients(session, campaign.id, slot):
+    for enrollment_id, next_lesson in _recipients(session, campaign, slot):
         cards = reviews.get(enrollment_id, [])
-        lesson = lessons[lessons_had] if lessons_had < len(lessons) else None
+        lesson = (next_lesson, hashes[next_lesson]) if next_lesson is not None else None
         if lesson is None and not cards:
             continue  # course done and nothing due: no e-mail
         rows.append(
@@ -120,18 +123,29 @@ def plan_slot(session: Session, campaign: Campaign, slot: datetime, now: datetim
     return len(rows)
 
 
-def _recipients(session: Session, campaign_id: int, slot: datetime) -> list[tuple[int, int]]:
-    """(enrollment id, lessons already in their outbox) for everyone who should get this slot."""
-    lesson_count = (
-        select(func.count(Delivery.lesson_id))
-        .where(Delivery.enrollment_id == Enrollment.id)
+def _recipients(
+    session: Session, campaign: Campaign, slot: datetime
+) -> list[tuple[int, int | None]]:
+    """(enrollment id, their next lesson or None) for everyone who should get this slot."""
+    had = (
+        select(Delivery.id)
+        .where(Delivery.enrollment_id == Enrollment.id, Delivery.lesson_id == Lesson.id)
+        .correlate(Enrollment, Lesson)
+    )
+    next_lesson = (
+        select(Lesson.id)
+        .where(Lesson.course_id == campaign.course_id, Lesson.position.is_not(None), ~had.exists())
+        .order_by(Lesson.position)
+        .limit(1)
+        .correlate(Enrollment)
         .scalar_subquery()
     )
+    campaign_id = campaign.id
     has_slot = select(Delivery.id).where(
         Delivery.enrollment_id == Enrollment.id, Delivery.slot_at == slot
     )
     rows = session.execute(
-        select(Enrollment.id, lesson_count)
+        select(Enrollment.id, next_lesson)
         .join(Employee, Employee.id == Enrollment.employee_id)
         .where(
             Enrollment.campaign_id == campaign_id,
@@ -141,4 +155,4 @@ def _recipients(session: Session, campaign_id: int, slot: datetime) -> list[tupl
         )
         .order_by(Enrollment.id)
     ).all()
-    return [(int(r[0]), int(r[1])) for r in rows]
+    return [(int(r[0]), None if r[1] is None else int(r[1])) for r in rows]

@@ -69,6 +69,7 @@ def preview_content(
         view_url=links.view(),
         unsubscribe_url=links.unsubscribe(),
         sent_on=now.astimezone(ZoneInfo(campaign.timezone)).date(),
+        local_help_md=campaign.local_help,
     )
     return course, content
 

@@ -35,6 +35,7 @@ class EmailContent:
     view_url: str | None  # read this lesson in the browser
     unsubscribe_url: str  # opt-out page for this campaign
     sent_on: date  # shown as a date in the course language
+    local_help_md: str = ""  # the campaign's own contacts (Markdown), after the course's help
 
 
 @dataclass(frozen=True)

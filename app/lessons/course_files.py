@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -28,7 +28,7 @@ class LessonFile(BaseModel):
 
     key: str
     file_name: str
-    path: Path
+    path: PurePath
     id_line: int
     title: str
     key_point: str
@@ -52,7 +52,7 @@ class CourseFile(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     slug: str
-    path: Path
+    path: PurePath
     title: str
     description: str = ""
     language: str
@@ -68,7 +68,7 @@ class CourseFile(BaseModel):
 
 @dataclass
 class LoadResult:
-    root: Path
+    root: PurePath
     courses: list[CourseFile] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     course_folders: int = 0

@@ -7,7 +7,7 @@ first, each with the line of the offending field, so an author fixes a whole fol
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +22,7 @@ from app.lessons.problems import (
     construct,
     parse_mapping,
 )
+from app.lessons.sources import CourseFolder, DiskTree, LessonsTree
 
 BUNDLED_LESSONS_DIR = Path(__file__).resolve().parents[2] / "lessons"
 MAX_WORDS = 250
@@ -47,8 +48,7 @@ READ_MORE_FIELDS = ("title", "url")
 _markdown = MarkdownIt("commonmark")
 
 
-def _read_text(path: Path, report: Report) -> str | None:
-    data = path.read_bytes()
+def _read_text(data: bytes, report: Report) -> str | None:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -216,9 +216,12 @@ def _check_key_point_and_words(
         )
 
 
-def _read_lesson(path: Path, bundled: bool, problems: list[Problem]) -> LessonFile | None:
+def _read_lesson(
+    folder: CourseFolder, name: str, bundled: bool, problems: list[Problem]
+) -> LessonFile | None:
+    path = folder.path / name
     report = Report(path, problems)
-    text = _read_text(path, report)
+    text = _read_text(folder.read(name), report)
     split = _split_front_matter(text, report) if text is not None else None
     if split is None:
         return None
@@ -243,7 +246,7 @@ def _read_lesson(path: Path, bundled: bool, problems: list[Problem]) -> LessonFi
         return None
     question, options, correct_index, explanation = quiz
     return LessonFile(
-        key=key, file_name=path.name, path=path, id_line=fields.lines["id"], title=title,
+        key=key, file_name=name, path=path, id_line=fields.lines["id"], title=title,
         key_point=key_point, body_md=body, what_you_do=what_you_do, question=question,
         options=options, correct_index=correct_index, explanation=explanation,
         read_more_url=read_more_url, read_more_title=read_more_title,
@@ -251,8 +254,8 @@ def _read_lesson(path: Path, bundled: bool, problems: list[Problem]) -> LessonFi
     )  # fmt: skip
 
 
-def _read_course_yaml(folder: Path, report: Report) -> tuple[Fields, dict[str, Any]] | None:
-    text = _read_text(report.path, report)
+def _read_course_yaml(folder: CourseFolder, report: Report) -> tuple[Fields, dict[str, Any]] | None:
+    text = _read_text(folder.read("course.yaml"), report)
     fields = parse_mapping(text, 1, report) if text is not None else None
     if fields is None:
         return None
@@ -283,7 +286,9 @@ def _read_course_yaml(folder: Path, report: Report) -> tuple[Fields, dict[str, A
     return fields, values
 
 
-def _lesson_names(fields: Fields, folder: Path) -> tuple[list[tuple[int, str]], set[str]] | None:
+def _lesson_names(
+    fields: Fields, file_names: set[str]
+) -> tuple[list[tuple[int, str]], set[str]] | None:
     """The listed names that have a file, and every name listed; None if the list is broken."""
     listed = fields.texts("lessons", as_written=True)
     if listed is None:
@@ -298,7 +303,7 @@ def _lesson_names(fields: Fields, folder: Path) -> tuple[list[tuple[int, str]], 
             fields.report.error(line, f"{name!r} is not a file name in this folder")
         elif name in seen:
             fields.report.error(line, f"lesson '{name}' is listed twice")
-        elif not (folder / f"{name}.md").is_file():
+        elif f"{name}.md" not in file_names:
             fields.report.error(line, f"lesson '{name}' is listed but there is no file {name}.md")
         else:
             found.append((line, name))
@@ -306,44 +311,47 @@ def _lesson_names(fields: Fields, folder: Path) -> tuple[list[tuple[int, str]], 
     return found, seen
 
 
-def _has_course_yaml(folder: Path, report: Report, markdown_files: list[Path]) -> bool | None:
+def _has_course_yaml(
+    folder: CourseFolder, report: Report, file_names: set[str], markdown_files: list[str]
+) -> bool | None:
     """True when course.yaml exists; None when the folder is empty and no course at all."""
-    if report.path.is_file():
+    if "course.yaml" in file_names:
         return True
-    if (folder / "course.yml").is_file():
+    if "course.yml" in file_names:
         report.error(None, "rename course.yml to course.yaml")
     elif markdown_files:
         report.error(None, "missing: every course folder needs a course.yaml listing its lessons")
     else:
         message = "no course.yaml and no lessons: not a course, ignored"
-        report.problems.append(Problem(folder, None, message, "warning"))
+        report.problems.append(Problem(folder.path, None, message, "warning"))
         return None
     return False
 
 
 def _load_course(
-    folder: Path, bundled: bool, result: LoadResult, keys: dict[str, LessonFile]
+    folder: CourseFolder, bundled: bool, result: LoadResult, keys: dict[str, LessonFile]
 ) -> None:
-    report = Report(folder / "course.yaml", result.problems)
-    markdown_files = sorted(folder.glob("*.md"))
-    has_yaml = _has_course_yaml(folder, report, markdown_files)
+    report = Report(folder.path / "course.yaml", result.problems)
+    file_names = set(folder.file_names())
+    markdown_files = sorted(name for name in file_names if name.endswith(".md"))
+    has_yaml = _has_course_yaml(folder, report, file_names, markdown_files)
     if has_yaml is None:
         return
     result.course_folders += 1
     if not SLUG.fullmatch(folder.name) or len(folder.name) > MAX_KEY:
         message = "the folder name is the course's address: use only a-z, 0-9 and -"
-        result.problems.append(Problem(folder, None, message))
+        result.problems.append(Problem(folder.path, None, message))
     course = _read_course_yaml(folder, report) if has_yaml else None
-    names = _lesson_names(course[0], folder) if course is not None else None
+    names = _lesson_names(course[0], file_names) if course is not None else None
     lessons: dict[str, LessonFile] = {}
-    for path in markdown_files:
+    for name in markdown_files:
         result.lesson_files += 1
-        lesson = _read_lesson(path, bundled, result.problems)
-        if names is not None and path.stem not in names[1]:
+        lesson = _read_lesson(folder, name, bundled, result.problems)
+        if names is not None and name[:-3] not in names[1]:
             message = "not listed under 'lessons:' in course.yaml: add it or delete the file"
-            result.problems.append(Problem(path, 1, message))
+            result.problems.append(Problem(folder.path / name, 1, message))
         if lesson is not None:
-            lessons[path.stem] = lesson
+            lessons[name[:-3]] = lesson
             _check_unique_key(lesson, keys, result)
     # Only whole courses: a course missing a broken lesson must never reach the database.
     if course is None or names is None or report.failed:
@@ -373,15 +381,20 @@ def _is_bundled(root: Path) -> bool:
 def load_courses(root: Path, *, bundled: bool | None = None) -> LoadResult:
     """Read every course folder under root. bundled: the stricter rules for shipped courses
     (default: when root is this repository's lessons/ folder)."""
+    return load_tree(DiskTree(root), bundled=_is_bundled(root) if bundled is None else bundled)
+
+
+def load_tree(tree: LessonsTree, *, bundled: bool = False) -> LoadResult:
+    """Read every course folder of a tree: a folder on disk or files in memory (an upload)."""
+    root: PurePath = tree.path
     result = LoadResult(root)
-    if not root.is_dir():
+    if not tree.exists():
         result.problems.append(
             Problem(root, None, "there is no lessons folder here: set NANOLEARN_LESSONS_DIR")
         )
         return result
-    bundled = _is_bundled(root) if bundled is None else bundled
     keys: dict[str, LessonFile] = {}
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+    for folder in tree.folders():
         if not folder.name.startswith((".", "_")):
             _load_course(folder, bundled, result, keys)
     if result.course_folders == 0:

@@ -1,12 +1,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, JSONType
+
+
+class CourseOrigin(StrEnum):
+    folder = "folder"  # the lessons folder on disk (NANOLEARN_LESSONS_DIR), synced at start-up
+    upload = "upload"  # a ZIP or workbook a project leader uploaded; lives only in the database
 
 
 class Course(Base):
@@ -19,8 +25,14 @@ class Course(Base):
     language: Mapped[str] = mapped_column(String(8), default="sv")
     # Shown in every e-mail of the course, e.g. where to get help.
     help_text: Mapped[str] = mapped_column(Text, default="")
+    topic: Mapped[str] = mapped_column(String(16), default="other", server_default="other")
     content_hash: Mapped[str] = mapped_column(String(64))
     synced_at: Mapped[datetime]
+    # Where the course comes from: a folder sync never touches an uploaded course and an upload
+    # never replaces a folder course.
+    origin: Mapped[CourseOrigin] = mapped_column(
+        String(16), default=CourseOrigin.folder, server_default=CourseOrigin.folder.value
+    )
 
 
 class Lesson(Base):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any, Literal
 
 import yaml
@@ -16,7 +16,7 @@ Severity = Literal["error", "warning"]
 
 @dataclass(frozen=True)
 class Problem:
-    path: Path
+    path: PurePath
     line: int | None
     message: str
     severity: Severity = "error"
@@ -30,7 +30,7 @@ class Problem:
 class Report:
     """Collects the problems of one file."""
 
-    def __init__(self, path: Path, problems: list[Problem]) -> None:
+    def __init__(self, path: PurePath, problems: list[Problem]) -> None:
         self.path = path
         self.problems = problems
         self.failed = False

@@ -98,3 +98,26 @@ class CourseOut(BaseModel):
             lesson_count=len(detail.lessons),
             lessons=[LessonOut.of(item) for item in detail.lessons],
         )
+
+
+class ImportProblemOut(BaseModel):
+    """Where a problem is: file and line in a ZIP; sheet, row and column in a workbook."""
+
+    file: str | None
+    line: int | None
+    sheet: str | None
+    row: int | None
+    column: str | None
+    message: str
+
+
+class CourseImportOut(BaseModel):
+    course: str | None
+    course_created: bool
+    dry_run: bool
+    created: list[str]  # lesson ids new to the course
+    changed: list[str]  # lessons that get a new version
+    unchanged: list[str]
+    removed: list[str]  # no longer listed: kept for e-mails already sent, no longer sent
+    errors: list[ImportProblemOut]
+    warnings: list[ImportProblemOut]

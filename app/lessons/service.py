@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings
 from app.core.errors import ProblemError
 from app.lessons.loader import CourseFile, LessonFile, LoadResult, Problem, load_courses
-from app.lessons.models import Course, Lesson, LessonVersion
+from app.lessons.models import Course, CourseOrigin, Lesson, LessonVersion
 
 
 class LessonsInvalid(ProblemError):
@@ -41,6 +41,8 @@ class SyncReport:
     lessons_unlisted: list[str] = field(default_factory=list)
     # Folders gone from disk: their rows stay untouched so running campaigns keep working.
     courses_missing: list[str] = field(default_factory=list)
+    # Folders named like an uploaded course: the upload stays, the folder is not loaded.
+    courses_uploaded: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -65,6 +67,7 @@ class SyncReport:
             ("Lessons with a new place in the order", self.lessons_moved),
             ("Lessons no longer listed (kept for old e-mails)", self.lessons_unlisted),
             ("Courses in the database without a folder (left as they are)", self.courses_missing),
+            ("Folders named like an uploaded course (not loaded)", self.courses_uploaded),
         )
         return [f"{label}: {', '.join(names)}" for label, names in labels if names]
 
@@ -84,11 +87,9 @@ class CourseDetail(NamedTuple):
     lessons: list[LessonWithVersion]
 
 
-def _moved_keys(session: Session, result: LoadResult) -> list[Problem]:
+def moved_keys(session: Session, courses: list[CourseFile]) -> list[Problem]:
     """Lessons whose key already belongs to another course: reports would mix the two."""
-    files = {
-        lesson.key: (course.slug, lesson) for course in result.courses for lesson in course.lessons
-    }
+    files = {lesson.key: (course.slug, lesson) for course in courses for lesson in course.lessons}
     if not files:
         return []
     rows = session.execute(
@@ -110,24 +111,32 @@ def sync_courses(session: Session, result: LoadResult, now: datetime) -> SyncRep
     """Make the database match the files; refuses (LessonsInvalid) when any file has errors."""
     if not result.ok:
         raise LessonsInvalid(result.errors)
-    moved = _moved_keys(session, result)
+    courses = {c.slug: c for c in session.scalars(select(Course))}
+    uploaded = {slug for slug, c in courses.items() if c.origin == CourseOrigin.upload}
+    folder_courses = [c for c in result.courses if c.slug not in uploaded]
+    moved = moved_keys(session, folder_courses)
     if moved:
         raise LessonsInvalid(moved)
     report = SyncReport()
-    courses = {c.slug: c for c in session.scalars(select(Course))}
-    report.courses_missing = sorted(set(courses) - {c.slug for c in result.courses})
-    for course_file in result.courses:
-        course = courses.get(course_file.slug)
-        _sync_course(session, course_file, course, report, now)
+    report.courses_uploaded = sorted({c.slug for c in result.courses} & uploaded)
+    report.courses_missing = sorted(set(courses) - uploaded - {c.slug for c in result.courses})
+    for course_file in folder_courses:
+        sync_course(session, course_file, courses.get(course_file.slug), report, now)
     session.flush()
     return report
 
 
-def _sync_course(
-    session: Session, source: CourseFile, course: Course | None, report: SyncReport, now: datetime
+def sync_course(
+    session: Session,
+    source: CourseFile,
+    course: Course | None,
+    report: SyncReport,
+    now: datetime,
+    origin: CourseOrigin = CourseOrigin.folder,
 ) -> None:
+    """Make one course in the database match its files (new versions for changed lessons)."""
     if course is None:
-        course = Course(slug=source.slug, content_hash="")
+        course = Course(slug=source.slug, content_hash="", origin=origin)
         report.courses_created.append(source.slug)
     elif course.content_hash != source.content_hash:
         report.courses_updated.append(source.slug)
@@ -135,6 +144,7 @@ def _sync_course(
         course.title, course.description = source.title, source.description
         course.language, course.help_text = source.language, source.help
         course.content_hash, course.synced_at = source.content_hash, now
+    course.topic = source.topic
     if course.id is None:
         session.add(course)
         session.flush()
@@ -180,7 +190,7 @@ def _sync_lesson(
         lesson.position = position
         report.lessons_moved.append(source.key)
     if (lesson.id, content_hash) not in versions:
-        session.add(_version(lesson.id, source, now))
+        session.add(new_version(lesson.id, source, now))
         if source.key not in report.lessons_created:
             report.lessons_changed.append(source.key)
     elif lesson.content_hash != content_hash:
@@ -188,7 +198,8 @@ def _sync_lesson(
     lesson.content_hash = content_hash
 
 
-def _version(lesson_id: int, source: LessonFile, now: datetime) -> LessonVersion:
+def new_version(lesson_id: int, source: LessonFile, now: datetime) -> LessonVersion:
+    """A version of a lesson as its file says it (unsaved until added to a session)."""
     return LessonVersion(
         lesson_id=lesson_id,
         content_hash=source.content_hash,

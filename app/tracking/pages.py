@@ -21,6 +21,7 @@ def lesson_page(
     help_md: str,
     lesson: LessonContent,
     questions: list[QuestionContent],
+    local_help_md: str = "",
 ) -> str:
     """The lesson in the browser, with the same answer links as the e-mail."""
     return _render(
@@ -28,6 +29,7 @@ def lesson_page(
         language,
         course_title=course_title,
         help_md=help_md,
+        local_help_md=local_help_md,
         lesson=lesson,
         questions=questions,
     )

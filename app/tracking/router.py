@@ -149,6 +149,7 @@ def read_lesson(
             language=opened.course.language,
             course_title=opened.course.title,
             help_md=opened.course.help_text,
+            local_help_md=opened.local_help,
             lesson=lesson_content(question.item),
             questions=[question_content(q.item, links, is_review=False) for q in shown],
         ),

@@ -43,6 +43,7 @@ class Opened:
     delivery: Delivery
     course: Course
     questions: list[Question]
+    local_help: str = ""  # the campaign's own contacts, shown after the course's help
 
     def question(self, lesson_key: str) -> Question | None:
         return next((q for q in self.questions if q.item.key == lesson_key), None)
@@ -70,13 +71,14 @@ def open_delivery(session: Session, secret: bytes, token: str) -> Opened | None:
     )
     if erased is not None:  # an erased person's old links record nothing more
         return None
-    course = session.scalar(
-        select(Course)
+    row = session.execute(
+        select(Course, Campaign.local_help)
         .join(Campaign, Campaign.course_id == Course.id)
         .where(Campaign.id == delivery.campaign_id)
-    )
-    if course is None:
+    ).first()
+    if row is None:
         return None
+    course, local_help = row
     items = delivery_items(delivery)
     versions = load_versions(session, ((lid, h) for lid, h, _ in items))
     questions = [
@@ -84,7 +86,7 @@ def open_delivery(session: Session, secret: bytes, token: str) -> Opened | None:
         for lid, h, review in items
         if (lid, h) in versions
     ]
-    return Opened(delivery, course, questions)
+    return Opened(delivery, course, questions, local_help)
 
 
 def record_event(

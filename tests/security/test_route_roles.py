@@ -49,6 +49,10 @@ ROUTES: dict[tuple[str, str], Access] = {
     # Courses
     ("GET", "/api/v1/courses"): ALL_ROLES,
     ("GET", "/api/v1/courses/{slug}"): ALL_ROLES,
+    ("GET", "/api/v1/courses/template.xlsx"): ALL_ROLES,
+    ("GET", "/api/v1/courses/{slug}/export"): ALL_ROLES,
+    ("GET", "/api/v1/courses/{slug}/lessons/{lesson_key}/preview"): ALL_ROLES,
+    ("POST", "/api/v1/courses/import"): EDITORS,
     # Campaigns
     ("POST", "/api/v1/campaigns"): EDITORS,
     ("GET", "/api/v1/campaigns"): ALL_ROLES,
