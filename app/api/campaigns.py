@@ -110,7 +110,7 @@ def preview(
     _: ReaderKey,
     lesson: str | None = None,
 ) -> Response:
-    """The lesson e-mail as HTML, exactly as employees get it (links are inactive)."""
+    """The lesson e-mail as HTML, exactly as employees get it (its links open a page saying it is a test)."""
     campaign = service.get_campaign(session, campaign_id)
     return HTMLResponse(preview_html(session, settings, campaign, lesson, clock.now()))
 

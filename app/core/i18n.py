@@ -50,6 +50,13 @@ _TEXTS: dict[str, dict[str, str]] = {
         "unsubscribe_done_heading": "Klart!",
         "unsubscribe_done": "Du får inga fler mejl från kursen ”{course}”.",
         "unsubscribe_unavailable": "Det går inte att avsluta utskicken med den här länken.",
+        "test_banner_heading": "TESTUTSKICK",
+        "test_banner": "Det här är ett testutskick till dig som förbereder kursen. Länkarna "
+        "leder till en testsida och inget du gör sparas.",
+        "test_page_title": "Testutskick",
+        "test_page_text": "Det här är ett testutskick: länkarna fungerar inte som för en "
+        "anställd. Inget svar och ingen avanmälan sparas. I en anställds eget mejl leder samma "
+        "länk till lektionen, frågan eller avanmälan.",
         "not_found_title": "Länken fungerar inte",
         "not_found_text": "Länken är fel eller gäller inte längre. "
         "Nästa lektion kommer som vanligt i din e-post.",
@@ -95,6 +102,13 @@ _TEXTS: dict[str, dict[str, str]] = {
         "unsubscribe_done_heading": "Done!",
         "unsubscribe_done": "You will get no more e-mails from the course “{course}”.",
         "unsubscribe_unavailable": "This link can't be used to unsubscribe.",
+        "test_banner_heading": "TEST E-MAIL",
+        "test_banner": "This is a test e-mail for you who prepare the course. The links lead "
+        "to a test page and nothing you do is saved.",
+        "test_page_title": "Test e-mail",
+        "test_page_text": "This is a test e-mail: its links do not work as they do for an "
+        "employee. No answer and no unsubscribe is saved. In an employee's own e-mail the same "
+        "link opens the lesson, the question or the unsubscribe page.",
         "not_found_title": "This link doesn't work",
         "not_found_text": "The link is wrong or no longer valid. "
         "Your next lesson will arrive by e-mail as usual.",

@@ -1,4 +1,7 @@
-"""Preview and test-send: the real rendering, with links that lead nowhere personal."""
+"""Preview and test-send: the real rendering, with links that lead nowhere personal.
+
+Their links carry a test token (core.tokens.sign_test): the public pages answer it with a page
+that says this was a test, and record nothing."""
 
 from __future__ import annotations
 
@@ -17,9 +20,6 @@ from app.delivery.mime import build_message_bytes
 from app.delivery.render import EmailContent, render_email
 from app.lessons.content import VersionedLesson, lesson_content, question_content
 from app.lessons.models import Course, Lesson, LessonVersion
-
-PREVIEW_TOKEN = "preview"  # not a valid signature: every link in a preview answers 404
-
 
 def _lesson(session: Session, course_id: int, lesson_key: str | None) -> VersionedLesson:
     query = (
@@ -54,11 +54,13 @@ def preview_content(
     lesson_key: str | None,
     now: datetime,
     first_name: str,
+    *,
+    test: bool = False,
 ) -> tuple[Course, EmailContent]:
     course = session.get(Course, campaign.course_id)
     assert course is not None
     item = _lesson(session, campaign.course_id, lesson_key)
-    links = Links(settings.base_url, PREVIEW_TOKEN)
+    links = Links.for_test(settings.base_url, settings.secret(), campaign.id)
     content = EmailContent(
         language=course.language,
         course_title=course.title,
@@ -69,6 +71,7 @@ def preview_content(
         view_url=links.view(),
         unsubscribe_url=links.unsubscribe(),
         sent_on=now.astimezone(ZoneInfo(campaign.timezone)).date(),
+        test=test,
     )
     return course, content
 
@@ -90,7 +93,9 @@ def test_message(
 ) -> tuple[bytes, str]:
     """The message as employees get it (the same writer) and its Message-ID. Raises
     addresses.AddressError for an address no e-mail can carry."""
-    course, content = preview_content(session, settings, campaign, lesson_key, now, "")
+    course, content = preview_content(
+        session, settings, campaign, lesson_key, now, "", test=True
+    )
     rendered = render_email(content)
     mid = message_id(settings.secret(), -int(now.timestamp()), settings.mail_domain)
     mid = mid.replace("nl.-", "nl.test.")

@@ -35,6 +35,7 @@ class EmailContent:
     view_url: str | None  # read this lesson in the browser
     unsubscribe_url: str  # opt-out page for this campaign
     sent_on: date  # shown as a date in the course language
+    test: bool = False  # a test-send: "[Test]" in the subject and a banner on top
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class RenderedEmail:
     text: str
     html: str
 
+
+TEST_SUBJECT_PREFIX = "[Test] "
 
 # The inliner never fetches anything: the only CSS is the <style> block in our own template.
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
@@ -67,9 +70,11 @@ def render_email(content: EmailContent) -> RenderedEmail:
 
 def _subject(content: EmailContent, language: str) -> str:
     if content.lesson is not None:
-        return _one_line(content.lesson.title)
-    reviewed = content.questions[0].lesson_title if content.questions else ""
-    return _one_line(t(language, "subject_review", title=reviewed))
+        subject = _one_line(content.lesson.title)
+    else:
+        reviewed = content.questions[0].lesson_title if content.questions else ""
+        subject = _one_line(t(language, "subject_review", title=reviewed))
+    return f"{TEST_SUBJECT_PREFIX}{subject}" if content.test else subject
 
 
 def _greeting(first_name: str, language: str) -> str:
