@@ -21,6 +21,7 @@ from app.delivery.render import EmailContent, render_email
 from app.lessons.content import VersionedLesson, lesson_content, question_content
 from app.lessons.models import Course, Lesson, LessonVersion
 
+
 def _lesson(session: Session, course_id: int, lesson_key: str | None) -> VersionedLesson:
     query = (
         select(Lesson.key, LessonVersion)
@@ -93,9 +94,7 @@ def test_message(
 ) -> tuple[bytes, str]:
     """The message as employees get it (the same writer) and its Message-ID. Raises
     addresses.AddressError for an address no e-mail can carry."""
-    course, content = preview_content(
-        session, settings, campaign, lesson_key, now, "", test=True
-    )
+    course, content = preview_content(session, settings, campaign, lesson_key, now, "", test=True)
     rendered = render_email(content)
     mid = message_id(settings.secret(), -int(now.timestamp()), settings.mail_domain)
     mid = mid.replace("nl.-", "nl.test.")
