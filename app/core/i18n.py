@@ -162,6 +162,32 @@ def normalize_language(language: str) -> str:
     return code if code in _TEXTS else DEFAULT_LANGUAGE
 
 
+def preferred_languages(accept_language: str | None) -> list[str]:
+    """The primary language tags of an Accept-Language header, most wanted first ("sv-SE,
+    en;q=0.8" gives ["sv", "en"]); [] for none. Tags with q=0 and "*" are left out."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        code = tag.strip().split("-")[0].lower()
+        if code and code != "*" and quality > 0:
+            ranked.append((-quality, position, code))
+    return [code for _, _, code in sorted(ranked)]
+
+
+def request_language(accept_language: str | None) -> str:
+    """The first supported language the caller asks for; Swedish when none (or no header)."""
+    wanted = [c for c in preferred_languages(accept_language) if c in SUPPORTED_LANGUAGES]
+    return wanted[0] if wanted else DEFAULT_LANGUAGE
+
+
 def t(language: str, key: str, **params: object) -> str:
     """The fixed text `key` in `language`, with {placeholders} filled from params."""
     text = _TEXTS[normalize_language(language)][key]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import itertools
 import json
@@ -95,6 +96,34 @@ def test_campaign_page(played: int, client: TestClient) -> None:
         "learning.json",
     ):
         assert f'href="/dashboard/campaigns/{played}/download/{link}"' in html
+
+
+def test_excel_is_the_first_and_prominent_download_and_csv_says_its_separator(
+    played: int, client: TestClient
+) -> None:
+    html = client.get(f"/dashboard/campaigns/{played}").text
+    section = html[html.index('id="ladda-ner"') :]
+    buttons = re.findall(
+        r'<a class="([^"]+)" href="[^"]+/completion\.(\w+)[^"]*" download>'
+        r'<span aria-hidden="true">↓ </span>([^<]+)<',
+        section,
+    )
+    per_person = buttons[:3]
+    assert [(fmt, label) for _, fmt, label in per_person] == [
+        ("xlsx", "Excel (XLSX)"),
+        ("csv", "CSV (semikolon)"),
+        ("json", "JSON"),
+    ]
+    assert [css.split() for css, _, _ in per_person] == [
+        ["button"],
+        ["button", "button-secondary"],
+        ["button", "button-secondary"],
+    ]
+    csv_file = client.get(f"/dashboard/campaigns/{played}/download/completion.csv")
+    text = csv_file.content.decode("utf-8-sig")
+    header, *rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+    assert header[:3] == ["Efternamn", "Förnamn", "E-post"] and rows
+    assert all(len(row) == len(header) for row in rows) and "sep=" not in text
 
 
 def test_an_unknown_campaign_is_a_page_in_swedish(one_round: int, client: TestClient) -> None:

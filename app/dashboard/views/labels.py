@@ -9,13 +9,7 @@ from app.campaigns.models import Campaign, CampaignStatus
 from app.campaigns.service import schedule_of
 from app.dashboard.formatting import NBSP, long_date, send_time
 
-STATUS = {
-    CampaignStatus.draft: "Utkast",
-    CampaignStatus.running: "Pågår",
-    CampaignStatus.paused: "Pausad",
-    CampaignStatus.cancelled: "Avbruten",
-    CampaignStatus.finished: "Avslutad",
-}
+STATUS = {status: status.swedish for status in CampaignStatus}
 _WEEKDAYS_PLURAL = (
     "måndagar",
     "tisdagar",
