@@ -6,9 +6,31 @@ default: an unknown language falls back to it rather than failing a send.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 DEFAULT_LANGUAGE = "sv"
+
+
+class Text(str):
+    """A message in Swedish that carries its English too: str(text) is the Swedish one.
+
+    For API errors, which answer in the caller's language (see `in_language`)."""
+
+    en: str
+
+    def __new__(cls, sv: str, en: str) -> Text:
+        text = super().__new__(cls, sv)
+        text.en = en
+        return text
+
+
+def in_language(text: object, language: str) -> str:
+    """`text` in the language: a Text's English when asked for "en", else the text itself."""
+    if isinstance(text, Text) and language == "en":
+        return text.en
+    return str(text)
+
 
 _TEXTS: dict[str, dict[str, str]] = {
     "sv": {
@@ -197,6 +219,21 @@ def t(language: str, key: str, **params: object) -> str:
 def month_names(language: str = "sv") -> list[str]:
     """January to December in the language, lower case as Swedish writes them."""
     return list(_MONTHS[normalize_language(language)])
+
+
+SWEDISH_ZONE = "Europe/Stockholm"
+
+
+def zone_words(zone: str) -> str:
+    """How a shown time names its zone for Swedish readers: "svensk tid", or the zone."""
+    return "svensk tid" if zone == SWEDISH_ZONE else f"({zone})"
+
+
+def local_time(moment: datetime, zone: str) -> str:
+    """A time people read, in a named zone: "2026-09-01 08:30 (Europe/Stockholm)".
+
+    One clock for what people read (command line, dev inbox); logs stay UTC."""
+    return f"{moment.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone})"
 
 
 def format_date(d: date, language: str) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.campaigns.models import Campaign
 from app.core.config import Settings
 from app.core.errors import ProblemError
+from app.core.i18n import Text
 from app.core.links import Links
 from app.core.tokens import message_id
 from app.delivery.mime import build_message_bytes
@@ -40,11 +41,19 @@ def _lesson(session: Session, course_id: int, lesson_key: str | None) -> Version
     row = session.execute(query).first()
     if row is None:
         detail = (
-            f"lesson: no lesson {lesson_key!r} in this campaign's course"
+            Text(
+                f"lesson: kampanjens kurs har ingen lektion ”{lesson_key}”. "
+                "GET /api/v1/courses/{kurs} visar lektionerna.",
+                f"lesson: no lesson {lesson_key!r} in this campaign's course",
+            )
             if lesson_key
-            else "the course has no lessons"
+            else Text(
+                "Kursen har inga lektioner. Läs in dem: nanolearn lessons sync",
+                "the course has no lessons; sync them: nanolearn lessons sync",
+            )
         )
-        raise ProblemError(422 if lesson_key else 409, "Unknown lesson", detail)
+        title = Text("Okänd lektion", "Unknown lesson")
+        raise ProblemError(422 if lesson_key else 409, title, detail)
     return VersionedLesson(row[0], row[1])
 
 

@@ -62,7 +62,9 @@ def test_campaign_list(played: int, client: TestClient, runtime: Runtime) -> Non
         str(totals.lessons_sent),
         str(totals.questions_answered),
     ]
-    assert cells[6] == "tis 20 jan kl.\u00a008.00"  # the fifth slot (Tue 6 Jan was the first)
+    assert (
+        cells[6] == "tis 20 jan kl.\u00a008.00 svensk tid"
+    )  # the fifth slot (Tue 6 Jan was the first)
 
 
 def test_campaign_page(played: int, client: TestClient) -> None:
@@ -71,7 +73,9 @@ def test_campaign_page(played: int, client: TestClient) -> None:
     html = page.text
     assert_strict_page(html)
     assert f"<h1>{CAMPAIGN['name']}</h1>" in html
-    assert "Tisdagar och torsdagar kl.\u00a008.00" in html and "Från 5 januari 2026" in html
+    assert (
+        "Tisdagar och torsdagar kl.\u00a008.00 svensk tid" in html and "Från 5 januari 2026" in html
+    )
     # Three charts, each named and described for screen readers, with its table beside it.
     charts = re.findall(r'<svg class="chart" id="(\w+)"[^>]*role="img"[^>]*>', html)
     assert charts == ["tratt", "repetition", "glomska"]

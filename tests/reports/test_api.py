@@ -79,7 +79,7 @@ def test_unknown_campaign(client: TestClient, reporter_headers: dict[str, str]) 
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
-    assert body["errors"] == [{"field": "campaign", "message": "unknown campaign 999999"}]
+    assert body["errors"] == [{"field": "campaign", "message": "okänd kampanj 999999"}]
 
 
 def test_bad_format(
