@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.core.config import get_settings
 from app.core.runtime import Runtime
 from tests.conftest import TEST_SECRET
 
@@ -47,7 +48,9 @@ def test_the_same_figure_is_the_same_number_everywhere(
     monkeypatch.setenv("NANOLEARN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("NANOLEARN_SECRET_KEY", TEST_SECRET)
     monkeypatch.setenv("COLUMNS", "250")  # one line per campaign
+    get_settings.cache_clear()  # another test may have read the settings before these
     listed = CliRunner().invoke(cli, ["campaigns", "list"])
+    get_settings.cache_clear()
     assert listed.exit_code == 0, listed.output
     table = [[c.strip() for c in ln.split("│")[1:-1]] for ln in listed.output.splitlines()]
     line = next(r for r in table if r and r[0] == str(played))
