@@ -27,6 +27,7 @@ from app.campaigns.schemas import (
 from app.core.clock import Clock
 from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.errors import ProblemError
+from app.core.i18n import Text
 from app.delivery.addresses import AddressError
 from app.delivery.compose import Outgoing
 from app.delivery.lifecycle import change_status
@@ -110,7 +111,7 @@ def preview(
     _: ReaderKey,
     lesson: str | None = None,
 ) -> Response:
-    """The lesson e-mail as HTML, exactly as employees get it (links are inactive)."""
+    """The lesson e-mail as HTML, exactly as employees get it (its links open a page saying it is a test)."""
     campaign = service.get_campaign(session, campaign_id)
     return HTMLResponse(preview_html(session, settings, campaign, lesson, clock.now()))
 
@@ -132,7 +133,8 @@ async def test_send(
         )
     except AddressError as exc:
         error = {"field": "email", "message": str(exc)}
-        raise ProblemError(422, "Unusable address", str(exc), errors=[error]) from None
+        title = Text("Adressen går inte att använda", "Unusable address")
+        raise ProblemError(422, title, str(exc), errors=[error]) from None
     # The same transport as the dispatcher: same TLS, CA file, AUTH and error reading.
     transport = make_transport(settings, concurrency=1)
     try:
@@ -140,14 +142,18 @@ async def test_send(
     finally:
         await transport.close()
     if result.outcome is not Outcome.sent:
-        refused = (
-            "cannot take this address"  # not tried: e.g. it needs SMTPUTF8, the relay lacks it
+        title = (
+            # not tried: e.g. it needs SMTPUTF8, the relay lacks it
+            Text(
+                "E-postservern kan inte ta emot adressen", "The mail relay cannot take this address"
+            )
             if result.reason == "address"
-            else "did not accept the message"
+            else Text(
+                "E-postservern tog inte emot meddelandet",
+                "The mail relay did not accept the message",
+            )
         )
-        raise ProblemError(
-            502, f"The mail relay {refused}", f"{settings.smtp.label}: {result.error}"
-        )
+        raise ProblemError(502, title, f"{settings.smtp.label}: {result.error}")
     # The lesson, never the address it went to.
     _audit(session, key, "test_send", campaign.id, clock, rows=1, detail={"lesson": body.lesson})
     return TestSendOut(sent_to=str(body.email), message_id=mid)

@@ -15,58 +15,63 @@ from app.auth.service import (
     revoke_api_key,
 )
 from app.core.db import session_scope
+from app.core.i18n import local_time
 from app.core.runtime import Runtime
 
-app = typer.Typer(no_args_is_help=True, help="API keys for the admin API.")
+app = typer.Typer(no_args_is_help=True, help="API-nycklar för admin-API:t.")
 out = Console()
 err = Console(stderr=True)
 
 
 @app.command()
 def create(
-    name: str = typer.Option(..., help="Who or what uses the key, e.g. 'Anna, projektledare'."),
+    name: str = typer.Option(
+        ..., help="Vem eller vad som använder nyckeln, t.ex. 'Anna, projektledare'."
+    ),
     role: Role = typer.Option(
         Role.editor,
-        help="admin: everything; editor: employees and campaigns; reporter: read and export.",
+        help="admin: allt; editor: anställda och kampanjer; reporter: läsa och exportera.",
     ),
 ) -> None:
-    """Create an API key and print it once."""
+    """Skapa en API-nyckel och visa den en gång."""
     runtime = Runtime.create()
     with session_scope(runtime.session_factory) as session:
         now = runtime.clock.now()
         key, plain = create_api_key(session, name, role, now)
         audit_key_change(session, None, key, "create", now)  # the actor is "cli (<user>)"
     err.print(
-        f"Created key [bold]{key.prefix}[/] ({role}) for {name}. Copy it now; it is not shown again:"
+        f"Nyckeln [bold]{key.prefix}[/] ({role}) är skapad för {name}. "
+        "Kopiera den nu; den visas inte igen:"
     )
     out.print(plain, soft_wrap=True, highlight=False)
-    err.print("Use it as: Authorization: Bearer <key>")
+    err.print("Skicka den som: Authorization: Bearer <nyckel>")
 
 
 @app.command("list")
 def list_keys() -> None:
-    """List API keys (prefix, name, role, created, last used, revoked)."""
+    """Visa API-nycklarna (prefix, namn, roll, skapad, senast använd, återkallad)."""
     runtime = Runtime.create()
+    zone = runtime.settings.timezone
     with session_scope(runtime.session_factory) as session:
         keys = list_api_keys(session)
-        table = Table("prefix", "name", "role", "created", "last used", "revoked")
+        table = Table("prefix", "namn", "roll", "skapad", "senast använd", "återkallad")
         for k in keys:
             table.add_row(
                 k.prefix,
                 k.name,
                 k.role,
-                f"{k.created_at:%Y-%m-%d %H:%M}",
-                f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "-",
-                f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "",
+                local_time(k.created_at, zone),
+                local_time(k.last_used_at, zone) if k.last_used_at else "–",
+                local_time(k.revoked_at, zone) if k.revoked_at else "",
             )
     out.print(table)
 
 
 @app.command()
 def revoke(
-    prefix: str = typer.Argument(..., help="The key's prefix, as shown by 'apikey list'."),
+    prefix: str = typer.Argument(..., help="Nyckelns prefix, som 'apikey list' visar det."),
 ) -> None:
-    """Revoke an API key: it stops working at once."""
+    """Återkalla en API-nyckel: den slutar fungera direkt."""
     runtime = Runtime.create()
     with session_scope(runtime.session_factory) as session:
         now = runtime.clock.now()
@@ -77,7 +82,8 @@ def revoke(
             audit_key_change(session, None, key, "revoke", now)
     if key is None:
         err.print(
-            f"[red]No key with prefix {prefix!r}.[/] See the prefixes with: nanolearn apikey list"
+            f"[red]Det finns ingen nyckel med prefixet {prefix!r}.[/] "
+            "Se prefixen med: nanolearn apikey list"
         )
         raise typer.Exit(1)
-    err.print(f"Key {prefix} ({key.name}) is revoked.")
+    err.print(f"Nyckeln {prefix} ({key.name}) är återkallad.")

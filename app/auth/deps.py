@@ -12,6 +12,7 @@ from app.auth.models import ApiKey, Role
 from app.auth.service import authenticate
 from app.auth.throttle import auth_throttle
 from app.core.deps import ClockDep, SessionDep, client_address
+from app.core.i18n import Text
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: nanolearn apikey create")
 
@@ -25,7 +26,12 @@ def current_key(
     if credentials is None:
         raise HTTPException(
             401,
-            "Send an API key as 'Authorization: Bearer <key>' (create one: nanolearn apikey create)",
+            Text(
+                "Skicka en API-nyckel som 'Authorization: Bearer <nyckel>' "
+                "(skapa en med: nanolearn apikey create).",
+                "Send an API key as 'Authorization: Bearer <key>' "
+                "(create one: nanolearn apikey create)",
+            ),
             headers={"WWW-Authenticate": "Bearer"},
         )
     throttle, address, now = auth_throttle(request), client_address(request), clock.now()
@@ -33,14 +39,23 @@ def current_key(
     if wait is not None:
         raise HTTPException(
             429,
-            f"Too many wrong API keys from your address; try again in {wait} seconds",
+            Text(
+                f"För många felaktiga API-nycklar från din adress. Försök igen om {wait} sekunder.",
+                f"Too many wrong API keys from your address; try again in {wait} seconds",
+            ),
             headers={"Retry-After": str(wait)},
         )
     key = authenticate(session, credentials.credentials, now)
     if key is None:
         throttle.failed("api", address, credentials.credentials, now)
         raise HTTPException(
-            401, "Unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"}
+            401,
+            Text(
+                "Nyckeln är okänd eller återkallad. Be en administratör om en ny: "
+                "nanolearn apikey create",
+                "Unknown or revoked API key",
+            ),
+            headers={"WWW-Authenticate": "Bearer"},
         )
     return key
 
@@ -52,7 +67,11 @@ def require_role(*roles: Role) -> Callable[[ApiKey], ApiKey]:
         if key.role not in allowed:
             names = ", ".join(sorted(allowed))
             raise HTTPException(
-                403, f"This needs one of the roles: {names}; your key is {key.role}"
+                403,
+                Text(
+                    f"Det här kräver någon av rollerna {names}; din nyckel har rollen {key.role}.",
+                    f"This needs one of the roles: {names}; your key is {key.role}",
+                ),
             )
         return key
 

@@ -17,6 +17,7 @@ from app.auth.service import (
 )
 from app.core.deps import ClockDep, SessionDep
 from app.core.errors import ProblemError
+from app.core.i18n import Text
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"])
 
@@ -47,7 +48,12 @@ def revoke_key(prefix: PrefixPath, session: SessionDep, clock: ClockDep, admin: 
     key = find_api_key(session, prefix)
     if key is None:
         raise ProblemError(
-            404, "Not Found", f"No API key with prefix {prefix}; GET /api/v1/api-keys lists them"
+            404,
+            "Not Found",
+            Text(
+                f"Det finns ingen API-nyckel med prefixet {prefix}. GET /api/v1/api-keys visar dem.",
+                f"No API key with prefix {prefix}; GET /api/v1/api-keys lists them",
+            ),
         )
     if key.revoked_at is None:  # revoking again changes nothing, so it is not audited
         revoke_api_key(session, prefix, clock.now())

@@ -16,6 +16,20 @@ class CampaignStatus(StrEnum):
     cancelled = "cancelled"
     finished = "finished"
 
+    @property
+    def swedish(self) -> str:
+        """The word people read: on the dashboard, in exports and in report e-mails."""
+        return _STATUS_SV[self]
+
+
+_STATUS_SV = {
+    CampaignStatus.draft: "Utkast",
+    CampaignStatus.running: "Pågår",
+    CampaignStatus.paused: "Pausad",
+    CampaignStatus.cancelled: "Avbruten",
+    CampaignStatus.finished: "Avslutad",
+}
+
 
 class EnrollmentStatus(StrEnum):
     active = "active"

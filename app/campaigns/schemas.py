@@ -17,6 +17,7 @@ from pydantic import (
 
 from app.campaigns.models import CampaignStatus
 from app.campaigns.schedule import WEEKDAY_NAMES
+from app.core.i18n import Text
 from app.core.markdown import LOCAL_HELP_MAX, local_help_problems
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -57,7 +58,12 @@ class ScheduleIn(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use e.g. Europe/Stockholm") from None
+            raise ValueError(
+                Text(
+                    f"Tidszonen ”{value}” finns inte. Skriv t.ex. Europe/Stockholm.",
+                    f"unknown time zone {value!r}; use e.g. Europe/Stockholm",
+                )
+            ) from None
         return value
 
     @field_validator("weekdays", "window_weekdays")
@@ -68,18 +74,40 @@ class ScheduleIn(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> ScheduleIn:
         if self.end_date is not None and self.end_date < self.start_date:
-            raise ValueError("end_date is before start_date")
+            raise ValueError(
+                Text(
+                    f"Slutdatumet (end_date) {self.end_date} är före startdatumet "
+                    f"{self.start_date}. Välj ett slutdatum efter start.",
+                    f"end_date {self.end_date} is before start_date {self.start_date}; "
+                    "choose an end date after the start",
+                )
+            )
         if self.window_end <= self.window_start:
-            raise ValueError("window_end must be after window_start")
+            raise ValueError(
+                Text(
+                    f"Fönstrets slut (window_end) {self.window_end} ska vara efter dess början "
+                    f"(window_start) {self.window_start}.",
+                    f"window_end {self.window_end} must be after window_start {self.window_start}",
+                )
+            )
         outside = sorted(set(self.weekdays) - set(self.window_weekdays), key=WEEKDAY_NAMES.index)
         if outside and not self.interval_minutes:
+            days = ", ".join(outside)
             raise ValueError(
-                f"send days {', '.join(outside)} are not window days; add them to window_weekdays"
+                Text(
+                    f"Utskicksdagarna {days} ligger utanför fönstrets dagar. Lägg till dem i "
+                    "window_weekdays.",
+                    f"send days {days} are not window days; add them to window_weekdays",
+                )
             )
         if not self.interval_minutes and not self.window_start <= self.time < self.window_end:
             raise ValueError(
-                f"time {self.time} is outside the send window "
-                f"{self.window_start}-{self.window_end}; choose a time inside it"
+                Text(
+                    f"Tiden {self.time} ligger utanför utskicksfönstret "
+                    f"{self.window_start}–{self.window_end}. Välj en tid inom fönstret.",
+                    f"time {self.time} is outside the send window "
+                    f"{self.window_start}-{self.window_end}; choose a time inside it",
+                )
             )
         return self
 

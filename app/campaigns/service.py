@@ -22,6 +22,7 @@ from app.campaigns.schemas import (
     ScheduleOut,
 )
 from app.core.errors import ProblemError
+from app.core.i18n import Text
 from app.employees.models import Employee
 from app.lessons.models import Course, Lesson
 
@@ -61,12 +62,16 @@ def schedule_of(campaign: Campaign) -> Schedule:
 def _course_by_slug(session: Session, slug: str) -> Course:
     course = session.scalar(select(Course).where(Course.slug == slug))
     if course is None:
-        known = ", ".join(session.scalars(select(Course.slug).order_by(Course.slug))) or "none"
+        known = ", ".join(session.scalars(select(Course.slug).order_by(Course.slug)))
+        message = Text(
+            f"Kursen ”{slug}” finns inte. Välj en av: {known or 'inga, kör nanolearn lessons sync'}.",
+            f"There is no course “{slug}”. Choose one of: {known or 'none, run nanolearn lessons sync'}.",
+        )
         raise ProblemError(
             422,
-            "Unknown course",
-            f"course: unknown course {slug!r}; known courses: {known}",
-            errors=[{"field": "course", "message": f"unknown course {slug!r}"}],
+            Text("Okänd kurs", "Unknown course"),
+            Text(f"course: {message}", f"course: {message.en}"),
+            errors=[{"field": "course", "message": message}],
         )
     return course
 
@@ -159,13 +164,15 @@ def get_campaign(session: Session, campaign_id: int, *, parameter: str | None = 
     """The campaign, or a 404 problem; `parameter` names the query parameter that gave the id."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
+        detail = Text(
+            f"Det finns ingen kampanj med id {campaign_id}. GET /api/v1/campaigns visar dem.",
+            f"There is no campaign with id {campaign_id}. GET /api/v1/campaigns lists them.",
+        )
         if parameter is None:
-            raise ProblemError(404, "Not Found", f"No campaign with id {campaign_id}")
+            raise ProblemError(404, "Not Found", detail)
+        message = Text(f"okänd kampanj {campaign_id}", f"unknown campaign {campaign_id}")
         raise ProblemError(
-            404,
-            "Not Found",
-            f"No campaign with id {campaign_id} (parameter '{parameter}').",
-            errors=[{"field": parameter, "message": f"unknown campaign {campaign_id}"}],
+            404, "Not Found", detail, errors=[{"field": parameter, "message": message}]
         )
     return campaign
 
@@ -178,7 +185,15 @@ def update_campaign(
     session: Session, campaign: Campaign, patch: CampaignPatch, now: datetime
 ) -> None:
     if campaign.status in (CampaignStatus.cancelled, CampaignStatus.finished):
-        raise ProblemError(409, "Conflict", f"The campaign is {campaign.status}; it cannot change")
+        word = CampaignStatus(campaign.status).swedish.lower()
+        raise ProblemError(
+            409,
+            "Conflict",
+            Text(
+                f"Kampanjen är {word} och kan inte ändras. Skapa en ny kampanj i stället.",
+                f"The campaign is {campaign.status}; it cannot change. Create a new one instead.",
+            ),
+        )
     if patch.name is not None:
         campaign.name = patch.name
     if patch.audience is not None:
@@ -207,8 +222,15 @@ def transition(
     if campaign.status not in allowed:
         possible = [a for a, (src, _) in TRANSITIONS.items() if campaign.status in src]
         hint = f"; possible now: {', '.join(possible)}" if possible else ""
+        hint_sv = f" Det som går nu: {', '.join(possible)}." if possible else ""
+        word = CampaignStatus(campaign.status).swedish.lower()
         raise ProblemError(
-            409, "Conflict", f"Cannot {action} a campaign that is {campaign.status}{hint}"
+            409,
+            "Conflict",
+            Text(
+                f"Det går inte att göra {action} på en kampanj som är {word}.{hint_sv}",
+                f"Cannot {action} a campaign that is {campaign.status}{hint}",
+            ),
         )
     if action == "start":
         lessons = session.scalar(
@@ -217,7 +239,14 @@ def transition(
             )
         )
         if not lessons:
-            raise ProblemError(409, "Conflict", "The course has no lessons; sync the lessons first")
+            raise ProblemError(
+                409,
+                "Conflict",
+                Text(
+                    "Kursen har inga lektioner. Läs in dem först: nanolearn lessons sync",
+                    "The course has no lessons; sync the lessons first: nanolearn lessons sync",
+                ),
+            )
         if not audience_size(session, campaign):
             who = ", ".join(campaign.departments) or "hela organisationen"
             raise ProblemError(

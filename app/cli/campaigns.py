@@ -1,4 +1,7 @@
-"""`nanolearn campaigns …`: list and run campaigns from the shell, and set up the demo."""
+"""`nanolearn campaigns …`: list and run campaigns from the shell, and set up the demo.
+
+Its output is in Swedish, as is all of the `nanolearn` command's; times are in the campaign's
+time zone, named."""
 
 from __future__ import annotations
 
@@ -13,15 +16,19 @@ from rich.table import Table
 from sqlalchemy import select
 
 from app.campaigns import service
+from app.campaigns.models import CampaignStatus
 from app.campaigns.schemas import CampaignCreate, CampaignPatch
 from app.core.db import session_scope
-from app.core.errors import ProblemError
+from app.core.errors import ProblemError, validation_errors
+from app.core.i18n import local_time, zone_words
 from app.core.runtime import Runtime
 from app.delivery.lifecycle import change_status
 from app.employees.models import Employee
 from app.reports.figures import status_counts
 
-app = typer.Typer(no_args_is_help=True, help="Campaigns: a course sent to employees on a schedule.")
+app = typer.Typer(
+    no_args_is_help=True, help="Kampanjer: en kurs som mejlas till anställda enligt ett schema."
+)
 out = Console()
 err = Console(stderr=True)
 
@@ -74,11 +81,11 @@ def _fail(exc: ProblemError) -> None:
 
 @app.command("list")
 def list_campaigns() -> None:
-    """List campaigns with their status and counts."""
+    """Visa kampanjerna med status och siffror; nästa utskick i kampanjens tidszon."""
     runtime = Runtime.create()
     with session_scope(runtime.session_factory) as session:
         table = Table(
-            "id", "name", "course", "status", "enrolled", "sent", "answered", "next e-mail"
+            "id", "namn", "kurs", "status", "deltagare", "skickade", "svar", "nästa utskick"
         )
         for c in service.list_campaigns(session):
             o = service.to_out(session, c, runtime.clock.now(), status_counts(session, c.id))
@@ -87,11 +94,11 @@ def list_campaigns() -> None:
                 str(o.id),
                 o.name,
                 o.course,
-                o.status,
+                CampaignStatus(c.status).swedish,
                 str(o.counts.enrolled),
                 str(o.counts.sent),
                 str(o.counts.answered),
-                f"{o.next_slot_at:%Y-%m-%d %H:%M} UTC" if o.next_slot_at else "-",
+                local_time(o.next_slot_at, c.timezone) if o.next_slot_at else "–",
             )
     out.print(table)
 
@@ -99,18 +106,18 @@ def list_campaigns() -> None:
 @app.command()
 def create(
     file: Path = typer.Argument(
-        ..., help="A JSON file with the campaign, as for POST /api/v1/campaigns."
+        ..., help="En JSON-fil med kampanjen, som för POST /api/v1/campaigns."
     ),
 ) -> None:
-    """Create a campaign (draft) from a JSON file."""
+    """Skapa en kampanj (utkast) från en JSON-fil."""
     try:
         body = CampaignCreate.model_validate_json(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        err.print(f"[red]No file {file}.[/]")
+        err.print(f"[red]Filen {file} finns inte.[/] Ange sökvägen till en JSON-fil.")
         raise typer.Exit(1) from None
     except ValidationError as exc:
-        for e in exc.errors():
-            err.print(f"[red]{file}: {'.'.join(str(p) for p in e['loc'])}: {e['msg']}[/]")
+        for error in validation_errors(exc.errors(), "sv"):
+            err.print(f"[red]{file}: {error['field']}:[/] {error['message']}")
         raise typer.Exit(1) from None
     runtime = Runtime.create()
     try:
@@ -119,7 +126,8 @@ def create(
     except ProblemError as exc:
         _fail(exc)
     err.print(
-        f"Created campaign {campaign.id} (draft). Start it with: nanolearn campaigns start {campaign.id}"
+        f"Kampanj {campaign.id} är skapad (utkast). Starta den med: "
+        f"nanolearn campaigns start {campaign.id}"
     )
 
 
@@ -132,30 +140,30 @@ def _transition(action: str, campaign_id: int) -> None:
             status = campaign.status
     except ProblemError as exc:
         _fail(exc)
-    err.print(f"Campaign {campaign_id} is now {status}.")
+    err.print(f"Kampanj {campaign_id}: {CampaignStatus(status).swedish.lower()}.")
 
 
 @app.command()
 def start(campaign_id: int) -> None:
-    """Start a draft campaign."""
+    """Starta en kampanj (ett utkast)."""
     _transition("start", campaign_id)
 
 
 @app.command()
 def pause(campaign_id: int) -> None:
-    """Pause sending at once."""
+    """Pausa utskicken direkt."""
     _transition("pause", campaign_id)
 
 
 @app.command()
 def resume(campaign_id: int) -> None:
-    """Resume a paused campaign where it stopped."""
+    """Fortsätt en pausad kampanj där den stannade."""
     _transition("resume", campaign_id)
 
 
 @app.command()
 def cancel(campaign_id: int) -> None:
-    """Cancel a campaign for good."""
+    """Avbryt en kampanj för gott."""
     _transition("cancel", campaign_id)
 
 
@@ -193,10 +201,10 @@ def local_help(
 
 @app.command()
 def demo(
-    course: str = typer.Option("radikalisering", help="Course slug."),
-    every: int = typer.Option(1, help="Minutes between e-mails (a compressed schedule)."),
+    course: str = typer.Option("radikalisering", help="Kursens kortnamn (mappen i lessons/)."),
+    every: int = typer.Option(1, help="Minuter mellan mejlen (ett komprimerat schema)."),
 ) -> None:
-    """Create 25 sample employees (example.org) and start a campaign with an e-mail every minute."""
+    """Skapa 25 exempelanställda (example.org) och starta en kampanj med ett mejl i minuten."""
     runtime = Runtime.create()
     now = runtime.clock.now()
     with session_scope(runtime.session_factory) as session:
@@ -251,7 +259,8 @@ def demo(
         except ProblemError as exc:
             _fail(exc)
     err.print(
-        f"Demo campaign {campaign.id} started for 25 sample employees: an e-mail every {every} min from "
-        f"{start_at:%H:%M}. Watch {runtime.settings.base_url}/dev/inbox"
+        f"Demokampanj {campaign.id} har startat för 25 exempelanställda: ett mejl var {every}:e "
+        f"minut från kl. {start_at:%H.%M} {zone_words(runtime.settings.timezone)}. "
+        f"Se {runtime.settings.base_url}/dev/inbox"
     )
     out.print(json.dumps({"campaign": campaign.id}))

@@ -141,9 +141,10 @@ class Settings(BaseSettings):
     employee_retention_months: int = Field(default=24, ge=1, le=600)
 
     # Reports and xAPI
-    # CSV column separator when a request names none: comma, or semicolon (with a `sep=;` line)
-    # for Excel set to Swedish, where the list separator is a semicolon.
-    report_csv_separator: str = Field(default="comma", pattern=r"^(comma|semicolon)$")
+    # CSV column separator when a request names none: "auto" (the reader's language decides:
+    # semicolon for Swedish, Danish, German …, comma for English; semicolon with none known),
+    # or always comma, or always semicolon.
+    report_csv_separator: str = Field(default="auto", pattern=r"^(auto|comma|semicolon)$")
     # A learning record store to forward xAPI statements to; forwarding is off while empty.
     lrs_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
     lrs_username: str = ""

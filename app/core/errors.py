@@ -4,6 +4,10 @@ Every error the app answers, from an unknown path (404), a wrong method (405) or
 too large (413) to a bug (500), is `application/problem+json`. Stack traces, SQL and exception
 messages stay on the server, and the server log names the route template, never the raw path:
 public paths carry link tokens.
+
+Errors answer in the caller's language: Swedish unless Accept-Language asks for English. A
+message given as a `core.i18n.Text` carries both; validation errors are worded in
+app.core.messages, without pydantic's prefixes, with the bad value and what to do.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.i18n import Text, in_language, request_language
+from app.core.messages import validation_errors
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +99,44 @@ def problem(status: int, title: str, detail: str = "", **extra: Any) -> JSONResp
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
-def _field_name(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
+_SWEDISH_TITLES = {
+    400: "Felaktig begäran",
+    401: "API-nyckel saknas eller fungerar inte",
+    403: "Nyckeln får inte göra detta",
+    404: "Hittades inte",
+    405: "Metoden finns inte här",
+    409: "Går inte just nu",
+    413: "För stor begäran",
+    415: "Filtypen stöds inte",
+    422: "Ogiltig begäran",
+    429: "För många försök",
+    500: "Internt fel",
+    502: "E-postservern tog inte emot meddelandet",
+    503: "Tjänsten är inte redo",
+}
 
 
-def _title(status: int) -> str:
+def _title(status: int, language: str = "en") -> str:
+    if language != "en" and status in _SWEDISH_TITLES:
+        return _SWEDISH_TITLES[status]
+    if language == "en" and status == 422:
+        return "Invalid request"
     # RFC 9110 renamed 413; Python 3.11's HTTPStatus still has the old phrase.
     return "Content Too Large" if status == 413 else HTTPStatus(status).phrase
+
+
+def language_of(request: Request | None) -> str:
+    """The caller's language for errors: "en" when Accept-Language prefers it, else "sv"."""
+    return request_language(request.headers.get("accept-language") if request else None)
+
+
+def _localized(errors: list[dict[str, Any]] | None, language: str) -> list[dict[str, Any]] | None:
+    if errors is None:
+        return None
+    return [
+        {k: in_language(v, language) if isinstance(v, str) else v for k, v in e.items()}
+        for e in errors
+    ]
 
 
 def _route_of(scope: Scope) -> str:
@@ -108,30 +145,40 @@ def _route_of(scope: Scope) -> str:
     return str(getattr(route, "path", "(no route)"))
 
 
-async def _problem(_request: Request, exc: Exception) -> JSONResponse:
+async def _problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
-    return problem(exc.status, exc.title, exc.detail, errors=exc.errors, **exc.extra)
+    language = language_of(request)
+    # A title that is just the status's phrase ("Not Found") gets the language's phrase.
+    plain = not isinstance(exc.title, Text) and exc.title in (_title(exc.status), "")
+    title = _title(exc.status, language) if plain else in_language(exc.title, language)
+    return problem(
+        exc.status,
+        title,
+        in_language(exc.detail, language),
+        errors=_localized(exc.errors, language),
+        **exc.extra,
+    )
 
 
-async def _http(_request: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> JSONResponse:
     # Starlette's own 404 (no route), 405 (wrong method) and 413 land here too.
     assert isinstance(exc, StarletteHTTPException)
-    title = _title(exc.status_code)
-    detail = str(exc.detail) if exc.detail != title else ""
+    language = language_of(request)
+    phrases = (_title(exc.status_code), HTTPStatus(exc.status_code).phrase)
+    title = _title(exc.status_code, language)
+    detail = in_language(exc.detail, language) if exc.detail not in phrases else ""
     response = problem(exc.status_code, title, detail)
     if exc.headers:
         response.headers.update(exc.headers)
     return response
 
 
-async def _validation(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"field": _field_name(tuple(e.get("loc", ()))), "message": e.get("msg", "")}
-        for e in exc.errors()
-    ]
-    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-    return problem(422, "Invalid request", detail, errors=errors)
+    language = language_of(request)
+    errors = validation_errors(exc.errors(), language)
+    detail = " ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return problem(422, _title(422, language), detail, errors=errors)
 
 
 async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
@@ -143,11 +190,18 @@ async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
         type(exc).__name__,
         _route_of(request.scope),
     )
+    if language_of(request) == "en":
+        return problem(
+            422,
+            "Invalid request",
+            "A value in the request is out of range, e.g. a number that is too large or a "
+            "character that is not allowed. Correct it and try again.",
+        )
     return problem(
         422,
-        "Invalid request",
-        "A value in the request is out of range, e.g. a number that is too large or a "
-        "character that is not allowed.",
+        _title(422, "sv"),
+        "Ett värde i begäran går inte att spara, t.ex. ett för stort tal eller ett tecken "
+        "som inte är tillåtet. Rätta det och försök igen.",
     )
 
 
@@ -190,9 +244,14 @@ class CatchUnhandled:
             )
             if started:
                 return  # a streamed body broke off; there is no way to send a status now
-            response = problem(
-                500, "Internal Server Error", "Something went wrong; it has been logged."
-            )
+            if _scope_language(scope) == "en":
+                response = problem(
+                    500, "Internal Server Error", "Something went wrong; it has been logged."
+                )
+            else:
+                response = problem(
+                    500, _title(500, "sv"), "Något gick fel; felet är loggat på servern."
+                )
             await response(scope, receive, send)
 
 
@@ -219,7 +278,7 @@ class BodyLimit:
         limit = self.limit_for(scope.get("path", ""))
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _too_large(limit)(scope, receive, send)
+            await _too_large(limit, _scope_language(scope))(scope, receive, send)
             return
         received = 0
 
@@ -235,6 +294,13 @@ class BodyLimit:
         await self.app(scope, receive_limited, send)
 
 
+def _scope_language(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"accept-language":
+            return request_language(value.decode("latin-1"))
+    return request_language(None)
+
+
 def _content_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
@@ -245,12 +311,15 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-def _too_large_text(limit: int) -> str:
-    return f"The request body may be at most {limit} bytes here."
+def _too_large_text(limit: int) -> Text:
+    return Text(
+        f"Begäran får vara högst {limit} byte här. Skicka mindre.",
+        f"The request body may be at most {limit} bytes here. Send less.",
+    )
 
 
-def _too_large(limit: int) -> JSONResponse:
-    return problem(413, _title(413), _too_large_text(limit))
+def _too_large(limit: int, language: str = "sv") -> JSONResponse:
+    return problem(413, _title(413, language), in_language(_too_large_text(limit), language))
 
 
 DEFAULT_MAX_BODY = 1024 * 1024

@@ -6,9 +6,31 @@ default: an unknown language falls back to it rather than failing a send.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 DEFAULT_LANGUAGE = "sv"
+
+
+class Text(str):
+    """A message in Swedish that carries its English too: str(text) is the Swedish one.
+
+    For API errors, which answer in the caller's language (see `in_language`)."""
+
+    en: str
+
+    def __new__(cls, sv: str, en: str) -> Text:
+        text = super().__new__(cls, sv)
+        text.en = en
+        return text
+
+
+def in_language(text: object, language: str) -> str:
+    """`text` in the language: a Text's English when asked for "en", else the text itself."""
+    if isinstance(text, Text) and language == "en":
+        return text.en
+    return str(text)
+
 
 _TEXTS: dict[str, dict[str, str]] = {
     "sv": {
@@ -50,6 +72,13 @@ _TEXTS: dict[str, dict[str, str]] = {
         "unsubscribe_done_heading": "Klart!",
         "unsubscribe_done": "Du får inga fler mejl från kursen ”{course}”.",
         "unsubscribe_unavailable": "Det går inte att avsluta utskicken med den här länken.",
+        "test_banner_heading": "TESTUTSKICK",
+        "test_banner": "Det här är ett testutskick till dig som förbereder kursen. Länkarna "
+        "leder till en testsida och inget du gör sparas.",
+        "test_page_title": "Testutskick",
+        "test_page_text": "Det här är ett testutskick: länkarna fungerar inte som för en "
+        "anställd. Inget svar och ingen avanmälan sparas. I en anställds eget mejl leder samma "
+        "länk till lektionen, frågan eller avanmälan.",
         "not_found_title": "Länken fungerar inte",
         "not_found_text": "Länken är fel eller gäller inte längre. "
         "Nästa lektion kommer som vanligt i din e-post.",
@@ -95,6 +124,13 @@ _TEXTS: dict[str, dict[str, str]] = {
         "unsubscribe_done_heading": "Done!",
         "unsubscribe_done": "You will get no more e-mails from the course “{course}”.",
         "unsubscribe_unavailable": "This link can't be used to unsubscribe.",
+        "test_banner_heading": "TEST E-MAIL",
+        "test_banner": "This is a test e-mail for you who prepare the course. The links lead "
+        "to a test page and nothing you do is saved.",
+        "test_page_title": "Test e-mail",
+        "test_page_text": "This is a test e-mail: its links do not work as they do for an "
+        "employee. No answer and no unsubscribe is saved. In an employee's own e-mail the same "
+        "link opens the lesson, the question or the unsubscribe page.",
         "not_found_title": "This link doesn't work",
         "not_found_text": "The link is wrong or no longer valid. "
         "Your next lesson will arrive by e-mail as usual.",
@@ -148,6 +184,32 @@ def normalize_language(language: str) -> str:
     return code if code in _TEXTS else DEFAULT_LANGUAGE
 
 
+def preferred_languages(accept_language: str | None) -> list[str]:
+    """The primary language tags of an Accept-Language header, most wanted first ("sv-SE,
+    en;q=0.8" gives ["sv", "en"]); [] for none. Tags with q=0 and "*" are left out."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        code = tag.strip().split("-")[0].lower()
+        if code and code != "*" and quality > 0:
+            ranked.append((-quality, position, code))
+    return [code for _, _, code in sorted(ranked)]
+
+
+def request_language(accept_language: str | None) -> str:
+    """The first supported language the caller asks for; Swedish when none (or no header)."""
+    wanted = [c for c in preferred_languages(accept_language) if c in SUPPORTED_LANGUAGES]
+    return wanted[0] if wanted else DEFAULT_LANGUAGE
+
+
 def t(language: str, key: str, **params: object) -> str:
     """The fixed text `key` in `language`, with {placeholders} filled from params."""
     text = _TEXTS[normalize_language(language)][key]
@@ -157,6 +219,21 @@ def t(language: str, key: str, **params: object) -> str:
 def month_names(language: str = "sv") -> list[str]:
     """January to December in the language, lower case as Swedish writes them."""
     return list(_MONTHS[normalize_language(language)])
+
+
+SWEDISH_ZONE = "Europe/Stockholm"
+
+
+def zone_words(zone: str) -> str:
+    """How a shown time names its zone for Swedish readers: "svensk tid", or the zone."""
+    return "svensk tid" if zone == SWEDISH_ZONE else f"({zone})"
+
+
+def local_time(moment: datetime, zone: str) -> str:
+    """A time people read, in a named zone: "2026-09-01 08:30 (Europe/Stockholm)".
+
+    One clock for what people read (command line, dev inbox); logs stay UTC."""
+    return f"{moment.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone})"
 
 
 def format_date(d: date, language: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from app.core.tokens import sign_delivery
+from app.core.tokens import sign_delivery, sign_test
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,11 @@ class Links:
     @classmethod
     def for_delivery(cls, base_url: str, secret: bytes, delivery_id: int) -> Links:
         return cls(base_url, sign_delivery(secret, delivery_id))
+
+    @classmethod
+    def for_test(cls, base_url: str, secret: bytes, campaign_id: int) -> Links:
+        """A test-send's links: they open a page that says it was a test, and record nothing."""
+        return cls(base_url, sign_test(secret, campaign_id))
 
     def view(self, lesson_key: str | None = None) -> str:
         url = f"{self.base_url}/l/{self.token}"

@@ -16,7 +16,7 @@ from app.auth.models import ApiKey
 from app.campaigns.models import Campaign
 from app.core.config import Settings
 from app.reports.download import ExportRequest, prepare_export, stream_export
-from app.reports.export import CsvSeparator, ExportFormat
+from app.reports.export import ExportFormat, choose_separator
 from app.reports.learning import learning_report
 from app.reports.tables import ReportBy
 
@@ -35,7 +35,8 @@ def completion_download(
     now: datetime,
 ) -> StreamingResponse:
     campaign_id, by, fmt = wanted
-    request = ExportRequest(campaign_id, by, fmt, CsvSeparator(settings.report_csv_separator))
+    # The dashboard is in Swedish: with "auto", CSV has semicolons, as Excel set to Swedish wants.
+    request = ExportRequest(campaign_id, by, fmt, choose_separator(settings.report_csv_separator))
     export = prepare_export(
         session,
         request,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from app.core.i18n import month_names
+from app.core.i18n import month_names, zone_words
 
 # A non-breaking space keeps "72 %" and "1 234" on one line.
 NBSP = "\u00a0"
@@ -34,10 +34,11 @@ def long_date(day: date) -> str:
 
 
 def send_time(moment: datetime, tz: ZoneInfo, today: date) -> str:
-    """'tis 6 jan kl. 08.00' in the campaign's time zone; the year only when it is not this one."""
+    """'tis 6 jan kl. 08.00 svensk tid' in the campaign's time zone, which it names; the year
+    only when it is not this one."""
     local = moment.astimezone(tz)
     year = f" {local.year}" if local.year != today.year else ""
     return (
         f"{_WEEKDAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}{year} "
-        f"kl.{NBSP}{local:%H.%M}"
+        f"kl.{NBSP}{local:%H.%M} {zone_words(str(tz))}"
     )

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, CampaignStatus, Enrollment, EnrollmentStatus
 from app.core.links import Links
-from app.delivery.preview import PREVIEW_TOKEN
 from app.delivery.render import EmailContent, render_email
 from app.lessons.content import VersionedLesson, lesson_content, question_content
 from app.lessons.course_files import CourseFile
@@ -98,6 +97,9 @@ def import_course(
     return plan
 
 
+INACTIVE_TOKEN = "preview"  # not a valid signature: every link of an unpublished preview is a 404
+
+
 @dataclass(frozen=True)
 class LessonPreview:
     email_html: str
@@ -114,7 +116,7 @@ def lesson_preview(
         return None
     version = new_version(0, lesson, datetime.combine(sent_on, datetime.min.time()))
     item = VersionedLesson(lesson.key, version)  # never added to a session
-    links = Links("", PREVIEW_TOKEN)
+    links = Links("", INACTIVE_TOKEN)
     question = question_content(item, links, is_review=False)
     content = EmailContent(
         language=course.language,

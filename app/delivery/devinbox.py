@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from app.core.config import Settings, is_loopback
 from app.core.deps import SettingsDep
 from app.core.errors import ProblemError
+from app.core.i18n import local_time
 
 router = APIRouter(prefix="/dev/inbox", include_in_schema=False)
 
@@ -71,7 +72,7 @@ def inbox(request: Request, settings: SettingsDep) -> Response:
     rows.sort(key=lambda r: r[0], reverse=True)
     items = "".join(
         f'<li><a href="/dev/inbox/{escape(key)}">{escape(str(msg["Subject"]))}</a><br>'
-        f"<small>{escape(str(msg['To']))} · {when:%Y-%m-%d %H:%M:%S}</small></li>"
+        f"<small>{escape(str(msg['To']))} · {escape(local_time(when, settings.timezone))}</small></li>"
         for when, key, msg in rows[:500]
     )
     return _page(

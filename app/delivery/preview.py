@@ -1,4 +1,7 @@
-"""Preview and test-send: the real rendering, with links that lead nowhere personal."""
+"""Preview and test-send: the real rendering, with links that lead nowhere personal.
+
+Their links carry a test token (core.tokens.sign_test): the public pages answer it with a page
+that says this was a test, and record nothing."""
 
 from __future__ import annotations
 
@@ -11,14 +14,13 @@ from sqlalchemy.orm import Session
 from app.campaigns.models import Campaign
 from app.core.config import Settings
 from app.core.errors import ProblemError
+from app.core.i18n import Text
 from app.core.links import Links
 from app.core.tokens import message_id
 from app.delivery.mime import build_message_bytes
 from app.delivery.render import EmailContent, render_email
 from app.lessons.content import VersionedLesson, lesson_content, question_content
 from app.lessons.models import Course, Lesson, LessonVersion
-
-PREVIEW_TOKEN = "preview"  # not a valid signature: every link in a preview answers 404
 
 
 def _lesson(session: Session, course_id: int, lesson_key: str | None) -> VersionedLesson:
@@ -39,11 +41,19 @@ def _lesson(session: Session, course_id: int, lesson_key: str | None) -> Version
     row = session.execute(query).first()
     if row is None:
         detail = (
-            f"lesson: no lesson {lesson_key!r} in this campaign's course"
+            Text(
+                f"lesson: kampanjens kurs har ingen lektion ”{lesson_key}”. "
+                "GET /api/v1/courses/{kurs} visar lektionerna.",
+                f"lesson: no lesson {lesson_key!r} in this campaign's course",
+            )
             if lesson_key
-            else "the course has no lessons"
+            else Text(
+                "Kursen har inga lektioner. Läs in dem: nanolearn lessons sync",
+                "the course has no lessons; sync them: nanolearn lessons sync",
+            )
         )
-        raise ProblemError(422 if lesson_key else 409, "Unknown lesson", detail)
+        title = Text("Okänd lektion", "Unknown lesson")
+        raise ProblemError(422 if lesson_key else 409, title, detail)
     return VersionedLesson(row[0], row[1])
 
 
@@ -54,11 +64,13 @@ def preview_content(
     lesson_key: str | None,
     now: datetime,
     first_name: str,
+    *,
+    test: bool = False,
 ) -> tuple[Course, EmailContent]:
     course = session.get(Course, campaign.course_id)
     assert course is not None
     item = _lesson(session, campaign.course_id, lesson_key)
-    links = Links(settings.base_url, PREVIEW_TOKEN)
+    links = Links.for_test(settings.base_url, settings.secret(), campaign.id)
     content = EmailContent(
         language=course.language,
         course_title=course.title,
@@ -70,6 +82,7 @@ def preview_content(
         unsubscribe_url=links.unsubscribe(),
         sent_on=now.astimezone(ZoneInfo(campaign.timezone)).date(),
         local_help_md=campaign.local_help,
+        test=test,
     )
     return course, content
 
@@ -91,7 +104,7 @@ def test_message(
 ) -> tuple[bytes, str]:
     """The message as employees get it (the same writer) and its Message-ID. Raises
     addresses.AddressError for an address no e-mail can carry."""
-    course, content = preview_content(session, settings, campaign, lesson_key, now, "")
+    course, content = preview_content(session, settings, campaign, lesson_key, now, "", test=True)
     rendered = render_email(content)
     mid = message_id(settings.secret(), -int(now.timestamp()), settings.mail_domain)
     mid = mid.replace("nl.-", "nl.test.")

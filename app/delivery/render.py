@@ -36,6 +36,7 @@ class EmailContent:
     unsubscribe_url: str  # opt-out page for this campaign
     sent_on: date  # shown as a date in the course language
     local_help_md: str = ""  # the campaign's own contacts (Markdown), after the course's help
+    test: bool = False  # a test-send: "[Test]" in the subject and a banner on top
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class RenderedEmail:
     text: str
     html: str
 
+
+TEST_SUBJECT_PREFIX = "[Test] "
 
 # The inliner never fetches anything: the only CSS is the <style> block in our own template.
 _INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
@@ -68,9 +71,11 @@ def render_email(content: EmailContent) -> RenderedEmail:
 
 def _subject(content: EmailContent, language: str) -> str:
     if content.lesson is not None:
-        return _one_line(content.lesson.title)
-    reviewed = content.questions[0].lesson_title if content.questions else ""
-    return _one_line(t(language, "subject_review", title=reviewed))
+        subject = _one_line(content.lesson.title)
+    else:
+        reviewed = content.questions[0].lesson_title if content.questions else ""
+        subject = _one_line(t(language, "subject_review", title=reviewed))
+    return f"{TEST_SUBJECT_PREFIX}{subject}" if content.test else subject
 
 
 def _greeting(first_name: str, language: str) -> str:

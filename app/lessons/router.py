@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from app.auth.deps import ReaderKey
 from app.core.deps import SessionDep
 from app.core.errors import ProblemError
+from app.core.i18n import Text
 from app.lessons import service
 from app.lessons.course_upload import export_course
 from app.lessons.schemas import CourseOut, CourseSummaryOut
@@ -45,9 +46,13 @@ def get_course(slug: str, session: SessionDep, _key: ReaderKey) -> CourseOut:
     if detail is None:
         raise ProblemError(
             404,
-            "Course not found",
-            f"There is no course '{slug}'; GET /api/v1/courses lists them "
-            "(new course folders appear after: nanolearn lessons sync)",
+            Text("Kursen finns inte", "Course not found"),
+            Text(
+                f"Det finns ingen kurs ”{slug}”. GET /api/v1/courses visar dem (nya kursmappar "
+                "kommer med efter: nanolearn lessons sync).",
+                f"There is no course '{slug}'; GET /api/v1/courses lists them "
+                "(new course folders appear after: nanolearn lessons sync)",
+            ),
         )
     return CourseOut.of(detail)
 

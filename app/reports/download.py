@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.auth.models import ApiKey
 from app.campaigns.models import Enrollment
 from app.campaigns.service import get_campaign
+from app.employees.models import Employee
 from app.reports.audit import finish_export_audit, start_export_audit
 from app.reports.export import (
     CsvSeparator,
@@ -104,10 +105,29 @@ def prepare_export(
 
 @dataclass
 class _Rows:
-    """A report's rows, and its summary for after them."""
+    """A report's rows, its summary for after them, and its longest texts (for XLSX widths)."""
 
     rows: Iterable[Any]
     summary: Callable[[], ReportSummary]
+    longest: dict[str, int] | None = None
+
+
+def _longest_of_people(session: Session, campaign_id: int) -> dict[str, int]:
+    """The longest name, address, department and number among the campaign's people: the
+    XLSX columns are sized before the rows stream out."""
+    columns = {
+        "Efternamn": Employee.last_name,
+        "Förnamn": Employee.first_name,
+        "E-post": Employee.email,
+        "Förvaltning": Employee.department,
+        "Anställningsnummer": Employee.employee_number,
+    }
+    row = session.execute(
+        select(*(func.max(func.length(c)) for c in columns.values()))
+        .join(Enrollment, Enrollment.employee_id == Employee.id)
+        .where(Enrollment.campaign_id == campaign_id)
+    ).one()
+    return {header: int(n or 0) for header, n in zip(columns, row, strict=True)}
 
 
 def _report(session: Session, export: PreparedExport) -> _Rows:
@@ -122,14 +142,25 @@ def _report(session: Session, export: PreparedExport) -> _Rows:
                 counts.add_person(row, lessons)
                 yield row
 
-        return _Rows(people(), lambda: campaign_summary(session, campaign, counts))
+        longest = (
+            _longest_of_people(session, campaign.id)
+            if export.request.fmt is ExportFormat.xlsx
+            else None
+        )
+        return _Rows(people(), lambda: campaign_summary(session, campaign, counts), longest)
     if by is ReportBy.department:
         totals = department_totals(session, campaign)
         for group in totals:
             counts.add_department(group)
         rows = shown_departments(session, campaign, totals, export.min_group)
-        return _Rows(rows, lambda: campaign_summary(session, campaign, counts))
-    return _Rows(lesson_rows(session, campaign), lambda: campaign_summary(session, campaign))
+        names = {"Förvaltning": max((len(r.department) for r in rows), default=0)}
+        return _Rows(rows, lambda: campaign_summary(session, campaign, counts), names)
+    by_lesson = lesson_rows(session, campaign)
+    titles = {
+        "Lektion": max((len(r.title) for r in by_lesson), default=0),
+        "Nyckel": max((len(r.lesson) for r in by_lesson), default=0),
+    }
+    return _Rows(by_lesson, lambda: campaign_summary(session, campaign), titles)
 
 
 def _chunks(export: PreparedExport, report: _Rows, rows: Iterable[Any]) -> Iterator[bytes]:
@@ -138,7 +169,11 @@ def _chunks(export: PreparedExport, report: _Rows, rows: Iterable[Any]) -> Itera
         return csv_chunks(table, rows, tz, request.separator)
     if request.fmt is ExportFormat.xlsx:
         return xlsx_chunks(
-            table, rows, tz, lambda: summary_lines(export.header, report.summary(), tz)
+            table,
+            rows,
+            tz,
+            lambda: summary_lines(export.header, report.summary(), tz),
+            table.widths(report.longest),
         )
     return json_chunks(request.by, table, export.header, rows, report.summary)
 

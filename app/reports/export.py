@@ -1,8 +1,10 @@
 """Writers for the completion reports: each yields bytes chunks and holds no list of rows.
 
-CSV is made for Excel (UTF-8 with BOM, CRLF, Swedish headers; comma, or semicolon with a
-`sep=;` first line for Excel set to Swedish); XLSX is in app.reports.xlsx; JSON is an object
-streamed row by row.
+CSV is made for Excel (UTF-8 with BOM, CRLF, Swedish headers) with the separator the reader's
+Excel expects: a semicolon where the decimal mark is a comma (Swedish, Danish, German …), else a
+comma (see `choose_separator`). No `sep=` line: Excel set to Swedish shows it as a stray row in
+other programs. XLSX (app.reports.xlsx) is the first choice; JSON is an object streamed row by
+row.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.core.i18n import preferred_languages
 from app.reports.schemas import ReportCampaign, ReportSummary
 from app.reports.tables import EMPLOYEE, Cell, ReportBy, Table
 from app.reports.xlsx import CHUNK_SIZE, xlsx_chunks
@@ -47,6 +50,54 @@ class CsvSeparator(StrEnum):
         return ";" if self is CsvSeparator.semicolon else ","
 
 
+# Languages whose Excel has a decimal comma, and therefore a semicolon as list separator.
+SEMICOLON_LANGUAGES = frozenset(
+    [
+        "sv",
+        "da",
+        "nb",
+        "nn",
+        "no",
+        "fi",
+        "de",
+        "nl",
+        "fr",
+        "es",
+        "it",
+        "pt",
+        "pl",
+        "cs",
+        "sk",
+        "sl",
+        "hr",
+        "sr",
+        "hu",
+        "ro",
+        "bg",
+        "ru",
+        "uk",
+        "et",
+        "lv",
+        "lt",
+        "is",
+        "tr",
+        "el",
+    ]
+)
+
+
+def choose_separator(setting: str, accept_language: str | None = None) -> CsvSeparator:
+    """The CSV separator: `setting` when it is comma or semicolon; with "auto", the one that
+    suits the reader's first language (Accept-Language, or the locale for the command line);
+    with no language known, the installation's own, Swedish: a semicolon."""
+    if setting in (CsvSeparator.comma, CsvSeparator.semicolon):
+        return CsvSeparator(setting)
+    languages = preferred_languages(accept_language)
+    if not languages or languages[0] in SEMICOLON_LANGUAGES:
+        return CsvSeparator.semicolon
+    return CsvSeparator.comma
+
+
 def guard_formula(text: str) -> str:
     """Prefix an apostrophe so a spreadsheet shows the text instead of running it."""
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
@@ -69,9 +120,6 @@ def csv_chunks(
     """CSV that Excel opens correctly: BOM so it reads UTF-8, CRLF, the chosen separator."""
     buffer = io.StringIO()
     buffer.write(BOM)
-    if separator is CsvSeparator.semicolon:
-        # Excel reads this line as the separator to use, whatever the computer's settings.
-        buffer.write("sep=;\r\n")
     writer = csv.writer(buffer, delimiter=separator.char, lineterminator="\r\n")
     writer.writerow(table.headers)
     text = [column.text for column in table.columns]
@@ -132,6 +180,7 @@ __all__ = [
     "CHUNK_SIZE",
     "CsvSeparator",
     "ExportFormat",
+    "choose_separator",
     "csv_chunks",
     "export_chunks",
     "guard_formula",

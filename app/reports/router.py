@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from app.auth.deps import ReaderKey
 from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.reports.download import ExportRequest, prepare_export, stream_export
-from app.reports.export import CsvSeparator, ExportFormat
+from app.reports.export import CsvSeparator, ExportFormat, choose_separator
 from app.reports.schemas import CompletionReport
 from app.reports.tables import ReportBy
 
@@ -43,17 +43,21 @@ def completion_report(
         ReportBy, Query(description="One row per employee, department or lesson.")
     ] = ReportBy.employee,
     fmt: Annotated[
-        ExportFormat, Query(alias="format", description="csv (for Excel), xlsx or json.")
-    ] = ExportFormat.csv,
+        ExportFormat, Query(alias="format", description="xlsx (for Excel), csv or json.")
+    ] = ExportFormat.xlsx,
     separator: Annotated[
         CsvSeparator | None,
-        Query(description="CSV only: comma, or semicolon for Excel set to Swedish."),
+        Query(
+            description="CSV only: comma, or semicolon for Excel set to Swedish. Without it, "
+            "the caller's Accept-Language decides (semicolon for sv, da, de …; comma for en)."
+        ),
     ] = None,
 ) -> StreamingResponse:
     """Completion per employee, department or lesson of a campaign, for HR and project leaders."""
-    wanted = ExportRequest(
-        campaign, by, fmt, separator or CsvSeparator(settings.report_csv_separator)
+    chosen = separator or choose_separator(
+        settings.report_csv_separator, request.headers.get("accept-language")
     )
+    wanted = ExportRequest(campaign, by, fmt, chosen)
     export = prepare_export(
         session,
         wanted,

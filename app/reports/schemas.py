@@ -24,6 +24,8 @@ class CompletionRowOut(BaseModel):
 
     employee_id: int
     name: str
+    first_name: str
+    last_name: str
     email: str | None
     department: str
     employee_number: str | None

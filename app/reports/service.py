@@ -61,6 +61,8 @@ class CompletionRow:
     opted_out_at: datetime | None
     completion_pct: int
     answered_in_course: int = 0  # questions answered about lessons still in the course
+    first_name: str = ""
+    last_name: str = ""  # ERASED_NAME for an erased person
 
 
 def lessons_in_course(session: Session, course_id: int) -> int:
@@ -78,7 +80,7 @@ def completion_pct(answered_in_course: int, lesson_count: int) -> int:
 
 
 def completion_rows(session: Session, campaign_id: int) -> Iterator[CompletionRow]:
-    """Rows ordered by department then name; raises ProblemError(404) before streaming."""
+    """Rows ordered by last name then first name; raises ProblemError(404) before streaming."""
     campaign = get_campaign(session, campaign_id, parameter="campaign")
     lesson_count = lessons_in_course(session, campaign.course_id)
     stmt = _completion_query(campaign_id, is_postgres(session))
@@ -237,11 +239,10 @@ def per_enrollment(campaign_id: int, postgres: bool = False) -> Select[Any]:
 
 def _completion_query(campaign_id: int, postgres: bool = False) -> Select[Any]:
     return per_enrollment(campaign_id, postgres).order_by(
-        Employee.department,
-        # Erased people have no name to sort by: put them last in their department.
+        # Erased people have no name to sort by: put them last.
         case((Employee.erased_at.is_(None), 0), else_=1),
-        Employee.first_name,
         Employee.last_name,
+        Employee.first_name,
         Employee.id,
     )
 
@@ -263,6 +264,8 @@ def _to_row(r: Row[Any], lesson_count: int) -> CompletionRow:
         opted_out_at=r.opted_out_at if opted_out else None,
         completion_pct=completion_pct(int(r.in_course), lesson_count),
         answered_in_course=int(r.in_course),
+        first_name="" if erased else r.first_name,
+        last_name=ERASED_NAME if erased else r.last_name,
     )
 
 

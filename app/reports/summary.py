@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, case, func, literal, select
 from sqlalchemy.orm import Session
 
-from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
+from app.campaigns.models import Campaign, CampaignStatus, Enrollment, EnrollmentStatus
 from app.learning.models import RetiredReason, ReviewCard, ReviewLog
 from app.outbox.models import Delivery
 from app.reports.groups import DepartmentTotals
@@ -158,6 +158,10 @@ def _cards(session: Session, campaign_id: int) -> tuple[int, int]:
 SummaryLine = tuple[str, str | int | float | date | None, str]
 
 
+def _status_word(status: str) -> str:
+    return CampaignStatus(status).swedish if status in set(CampaignStatus) else status
+
+
 def summary_lines(
     campaign: ReportCampaign, summary: ReportSummary, tz: ZoneInfo
 ) -> list[SummaryLine]:
@@ -166,7 +170,7 @@ def summary_lines(
     return [
         ("Kampanj", campaign.name, "text"),
         ("Kurs", campaign.course_title, "text"),
-        ("Status", campaign.status, "text"),
+        ("Status", _status_word(campaign.status), "text"),
         ("Lektioner i kursen", campaign.lessons_in_course, "int"),
         ("Startdatum", campaign.start_date, "date"),
         ("Slutdatum", campaign.end_date, "date"),

@@ -44,6 +44,14 @@ class Table:
     def headers(self) -> tuple[str, ...]:
         return tuple(c.header for c in self.columns)
 
+    def widths(self, longest: dict[str, int] | None = None) -> list[int]:
+        """XLSX column widths: each column's own, widened to its longest text (by header)."""
+        longest = longest or {}
+        return [min(MAX_WIDTH, max(c.width, longest.get(c.header, 0) + 2)) for c in self.columns]
+
+
+MAX_WIDTH = 80  # characters; a longer text wraps in Excel's formula bar, not the sheet
+
 
 def _yes_no(value: bool) -> str:
     return "Ja" if value else "Nej"
@@ -52,7 +60,8 @@ def _yes_no(value: bool) -> str:
 def _employee_cells(row: CompletionRow, tz: ZoneInfo) -> tuple[Cell, ...]:
     opted_out_on = row.opted_out_at.astimezone(tz).date() if row.opted_out_at else None
     return (
-        row.name,
+        row.last_name,
+        row.first_name,
         row.email or "",
         row.department,
         row.employee_number or "",
@@ -101,7 +110,8 @@ EMPLOYEE = Table(
     sheet="Genomförande",
     file_stem="genomforande",
     columns=(
-        Column("Namn", 28, text=True),
+        Column("Efternamn", 18, text=True),
+        Column("Förnamn", 14, text=True),
         Column("E-post", 34, text=True),
         Column("Förvaltning", 26, text=True),
         Column("Anställningsnummer", 20, text=True),

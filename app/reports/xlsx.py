@@ -232,13 +232,16 @@ def xlsx_chunks(
     rows: Iterable[Any],
     tz: ZoneInfo,
     summary: Callable[[], Sequence[SummaryLine]] | None = None,
+    widths: Sequence[int] | None = None,
 ) -> Iterator[bytes]:
     """An Excel workbook, streamed: bytes go out as the rows come in.
 
-    `summary` is called once the rows are written (it may be summed from them).
+    `summary` is called once the rows are written (it may be summed from them). `widths`, when
+    given, are the columns' widths (wide enough for the longest address or department): they
+    are written before the rows, so they are measured before.
     """
     sink = _Sink()
-    sheets = [_Sheet(table.sheet, [c.width for c in table.columns])]
+    sheets = [_Sheet(table.sheet, list(widths) if widths else table.widths())]
     parts = [_table_parts(table, rows, tz, sheets[0])]
     if summary is not None:
         sheets.append(_Sheet(SUMMARY_TITLE, (38, 24)))

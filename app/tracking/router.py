@@ -33,6 +33,7 @@ from app.tracking.service import (
     reclassify_burst,
     record_answer,
     record_event,
+    test_send_language,
 )
 
 TOO_MANY_TITLE = "För många försök"
@@ -92,6 +93,21 @@ def not_found(request: Request, language: str = "sv") -> HTMLResponse:
     return html(request, page, 404)
 
 
+def test_send_page(
+    request: Request, session: Session, settings: Settings, token: str
+) -> HTMLResponse | None:
+    """A test-send's link (preview or test e-mail): a page that says so; records nothing."""
+    language = test_send_language(session, settings.secret(), token)
+    if language is None:
+        return None
+    page = pages.message_page(
+        language=language,
+        title=t(language, "test_page_title"),
+        text=t(language, "test_page_text"),
+    )
+    return html(request, page)
+
+
 def _verdict(
     request: Request, session: Session, opened: Opened, link: str, now: datetime
 ) -> Verdict:
@@ -132,6 +148,8 @@ def read_lesson(
     lesson: str | None = None,
 ) -> HTMLResponse:
     """Read the lesson of an e-mail in the browser (recorded as a view)."""
+    if (test_page := test_send_page(request, session, settings, token)) is not None:
+        return test_page
     opened = open_delivery(session, settings.secret(), token)
     if opened is None or not opened.questions:
         return not_found(request)
@@ -167,6 +185,8 @@ def choose_answer(
     clock: ClockDep,
 ) -> HTMLResponse:
     """An answer link: shows the choice with a button to confirm; records only the click."""
+    if (test_page := test_send_page(request, session, settings, token)) is not None:
+        return test_page
     opened = open_delivery(session, settings.secret(), token)
     question = opened.question(lesson_key) if opened else None
     if opened is None or question is None or not 0 <= option < len(question.item.version.options):
@@ -197,6 +217,8 @@ def confirm_answer(
     option: Annotated[str | None, Form()] = None,
 ) -> HTMLResponse:
     """Confirm an answer: records it and shows whether it was right, with the explanation."""
+    if (test_page := test_send_page(request, session, settings, token)) is not None:
+        return test_page
     opened = open_delivery(session, settings.secret(), token)
     question = opened.question(lesson_key) if opened else None
     if opened is None or question is None:
@@ -229,6 +251,8 @@ def unsubscribe_page(
     token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> HTMLResponse:
     """Opt-out page for one campaign: asks to confirm (a GET changes nothing)."""
+    if (test_page := test_send_page(request, session, settings, token)) is not None:
+        return test_page
     opened = open_delivery(session, settings.secret(), token)
     if opened is None:
         return not_found(request)
@@ -251,6 +275,8 @@ def unsubscribe(
     token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> HTMLResponse:
     """Opt out of the campaign (the page's button, or a mail client's RFC 8058 one-click POST)."""
+    if (test_page := test_send_page(request, session, settings, token)) is not None:
+        return test_page
     opened = open_delivery(session, settings.secret(), token)
     if opened is None:
         return not_found(request)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
-from app.core.tokens import verify_delivery
+from app.core.tokens import verify_delivery, verify_test
 from app.employees.models import Employee
 from app.learning.service import record_review
 from app.lessons.content import VersionedLesson, load_versions
@@ -54,6 +54,20 @@ class AnswerOutcome:
     correct: bool
     attempt: int
     correct_index: int
+
+
+def test_send_language(session: Session, secret: bytes, token: str) -> str | None:
+    """For a genuine test-send link, the language of its course (its page says it was a
+    test); None for any other token. Nothing is recorded for a test-send."""
+    campaign_id = verify_test(secret, token)
+    if campaign_id is None:
+        return None
+    language = session.scalar(
+        select(Course.language)
+        .join(Campaign, Campaign.course_id == Course.id)
+        .where(Campaign.id == campaign_id)
+    )
+    return language or "sv"
 
 
 def open_delivery(session: Session, secret: bytes, token: str) -> Opened | None:

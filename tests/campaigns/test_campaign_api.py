@@ -45,18 +45,18 @@ def synced(runtime: Runtime) -> Runtime:
 @pytest.mark.parametrize(
     ("path", "value", "field", "words"),
     [
-        ("course", "no-such-course", "course", "unknown course"),
+        ("course", "no-such-course", "course", "no course “no-such-course”"),
         ("schedule.weekdays", [], "schedule.weekdays", "at least 1"),
         ("schedule.weekdays", ["monday"], "schedule.weekdays.0", "'mon'"),
         ("schedule.timezone", "Mars/Olympus", "schedule.timezone", "unknown time zone"),
-        ("schedule.time", "8.30", "schedule.time", "pattern"),
+        ("schedule.time", "8.30", "schedule.time", "“8.30” is not a time. write it as hh:mm"),
         ("schedule.time", "06:00", "schedule", "outside the send window"),
         ("schedule.start_date", "2026-02-30", "schedule.start_date", "date"),
-        ("schedule.start_date", KeyError, "schedule.start_date", "required"),
-        ("name", "", "name", "at least 1"),
-        ("desired_retention", 0.5, "desired_retention", "greater than or equal to 0.7"),
-        ("max_reviews_per_email", 3, "max_reviews_per_email", "less than or equal to 2"),
-        ("colour", "blue", "colour", "not permitted"),
+        ("schedule.start_date", KeyError, "schedule.start_date", "missing"),
+        ("name", "", "name", "empty"),
+        ("desired_retention", 0.5, "desired_retention", "0.5 is too small: at least 0.7"),
+        ("max_reviews_per_email", 3, "max_reviews_per_email", "3 is too large: at most 2"),
+        ("colour", "blue", "colour", "unknown field"),
     ],
 )
 def test_invalid_campaign_bodies_name_the_field(
@@ -68,7 +68,8 @@ def test_invalid_campaign_bodies_name_the_field(
     field: str,
     words: str,
 ) -> None:
-    response = client.post("/api/v1/campaigns", json=body_with(path, value), headers=editor_headers)
+    english = {**editor_headers, "Accept-Language": "en"}  # Swedish: tests/security
+    response = client.post("/api/v1/campaigns", json=body_with(path, value), headers=english)
     assert response.status_code == 422, response.text
     problem = response.json()
     assert response.headers["content-type"] == "application/problem+json"
@@ -97,9 +98,10 @@ def test_state_machine_says_what_is_possible(
     assert client.post(f"{url}/resume", headers=editor_headers).status_code == 409
     assert client.post(f"{url}/start", headers=editor_headers).json()["status"] == "running"
     conflict = client.post(f"{url}/start", headers=editor_headers)
-    assert (
-        conflict.status_code == 409 and "possible now: pause, cancel" in conflict.json()["detail"]
-    )
+    assert conflict.status_code == 409
+    assert "Det som går nu: pause, cancel" in conflict.json()["detail"]
+    english = client.post(f"{url}/start", headers={**editor_headers, "Accept-Language": "en"})
+    assert "possible now: pause, cancel" in english.json()["detail"]
     assert client.post(f"{url}/pause", headers=editor_headers).json()["status"] == "paused"
     assert client.post(f"{url}/resume", headers=editor_headers).json()["status"] == "running"
     assert client.post(f"{url}/cancel", headers=editor_headers).json()["status"] == "cancelled"

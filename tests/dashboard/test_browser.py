@@ -116,7 +116,9 @@ def test_sign_in_read_a_campaign_and_download_the_csv(
         page.set_viewport_size(DESKTOP)
 
         with page.expect_download() as started:
-            page.get_by_role("link", name=re.compile("^CSV – genomförande per person")).click()
+            page.get_by_role(
+                "link", name=re.compile(r"^CSV \(semikolon\) – genomförande per person")
+            ).click()
         download = started.value
         assert re.fullmatch(
             rf"genomforande-{campaign_id}-\d{{4}}-\d\d-\d\d\.csv", download.suggested_filename
@@ -139,5 +141,5 @@ def test_sign_in_read_a_campaign_and_download_the_csv(
     assert not problems, report(problems)
     assert not blocked, blocked  # nothing on the pages needed more than the CSP allows
     assert downloaded == api_csv
-    rows = list(csv.reader(io.StringIO(downloaded.decode("utf-8-sig"))))
-    assert len(rows) == 1 + 13
+    rows = list(csv.reader(io.StringIO(downloaded.decode("utf-8-sig")), delimiter=";"))
+    assert len(rows) == 1 + 13 and rows[0][:2] == ["Efternamn", "Förnamn"]

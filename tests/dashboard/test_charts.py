@@ -106,5 +106,9 @@ def test_swedish_formats() -> None:
     assert long_date(date(2026, 3, 1)) == "1 mars 2026"
     tz = ZoneInfo("Europe/Stockholm")
     slot = datetime.combine(date(2026, 7, 7), time(6, 30), tzinfo=UTC)  # 08.30 summer time
-    assert send_time(slot, tz, date(2026, 7, 1)) == f"tis 7 juli kl.{NBSP}08.30"
-    assert send_time(slot, tz, date(2025, 12, 1)) == f"tis 7 juli 2026 kl.{NBSP}08.30"
+    assert send_time(slot, tz, date(2026, 7, 1)) == f"tis 7 juli kl.{NBSP}08.30 svensk tid"
+    assert send_time(slot, tz, date(2025, 12, 1)) == f"tis 7 juli 2026 kl.{NBSP}08.30 svensk tid"
+    helsinki = ZoneInfo("Europe/Helsinki")
+    assert send_time(slot, helsinki, date(2026, 7, 1)) == (
+        f"tis 7 juli kl.{NBSP}09.30 (Europe/Helsinki)"
+    )

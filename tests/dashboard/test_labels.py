@@ -31,7 +31,7 @@ def campaign(status: CampaignStatus, **changes: object) -> Campaign:
 
 def test_next_send_only_for_a_running_campaign() -> None:
     running = campaign(CampaignStatus.running)
-    assert labels.next_send(running, MONDAY) == f"tis 6 jan kl.{NBSP}08.30"
+    assert labels.next_send(running, MONDAY) == f"tis 6 jan kl.{NBSP}08.30 svensk tid"
     for status in (CampaignStatus.draft, CampaignStatus.paused, CampaignStatus.cancelled):
         assert labels.next_send(campaign(status), MONDAY) == "Inget planerat"
     ended = campaign(CampaignStatus.running, end_date=date(2026, 1, 4))
@@ -48,10 +48,10 @@ def test_status_and_schedule_in_words() -> None:
     ]
     assert (
         labels.schedule(campaign(CampaignStatus.running))
-        == f"Tisdagar och torsdagar kl.{NBSP}08.30"
+        == f"Tisdagar och torsdagar kl.{NBSP}08.30 svensk tid"
     )
     three = campaign(CampaignStatus.running, weekdays=[4, 0, 2])
-    assert labels.schedule(three) == f"Måndagar, onsdagar och fredagar kl.{NBSP}08.30"
+    assert labels.schedule(three) == f"Måndagar, onsdagar och fredagar kl.{NBSP}08.30 svensk tid"
     assert labels.schedule(campaign(CampaignStatus.running, interval_minutes=1)) == "Varje minut"
     for every, words in ((2, "Var 2:a minut"), (5, "Var 5:e minut"), (12, "Var 12:e minut")):
         assert labels.schedule(campaign(CampaignStatus.running, interval_minutes=every)) == words

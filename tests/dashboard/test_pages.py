@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import itertools
 import json
@@ -61,7 +62,9 @@ def test_campaign_list(played: int, client: TestClient, runtime: Runtime) -> Non
         str(totals.lessons_sent),
         str(totals.questions_answered),
     ]
-    assert cells[6] == "tis 20 jan kl.\u00a008.00"  # the fifth slot (Tue 6 Jan was the first)
+    assert (
+        cells[6] == "tis 20 jan kl.\u00a008.00 svensk tid"
+    )  # the fifth slot (Tue 6 Jan was the first)
 
 
 def test_campaign_page(played: int, client: TestClient) -> None:
@@ -70,7 +73,9 @@ def test_campaign_page(played: int, client: TestClient) -> None:
     html = page.text
     assert_strict_page(html)
     assert f"<h1>{CAMPAIGN['name']}</h1>" in html
-    assert "Tisdagar och torsdagar kl.\u00a008.00" in html and "Från 5 januari 2026" in html
+    assert (
+        "Tisdagar och torsdagar kl.\u00a008.00 svensk tid" in html and "Från 5 januari 2026" in html
+    )
     # Three charts, each named and described for screen readers, with its table beside it.
     charts = re.findall(r'<svg class="chart" id="(\w+)"[^>]*role="img"[^>]*>', html)
     assert charts == ["tratt", "repetition", "glomska"]
@@ -95,6 +100,34 @@ def test_campaign_page(played: int, client: TestClient) -> None:
         "learning.json",
     ):
         assert f'href="/dashboard/campaigns/{played}/download/{link}"' in html
+
+
+def test_excel_is_the_first_and_prominent_download_and_csv_says_its_separator(
+    played: int, client: TestClient
+) -> None:
+    html = client.get(f"/dashboard/campaigns/{played}").text
+    section = html[html.index('id="ladda-ner"') :]
+    buttons = re.findall(
+        r'<a class="([^"]+)" href="[^"]+/completion\.(\w+)[^"]*" download>'
+        r'<span aria-hidden="true">↓ </span>([^<]+)<',
+        section,
+    )
+    per_person = buttons[:3]
+    assert [(fmt, label) for _, fmt, label in per_person] == [
+        ("xlsx", "Excel (XLSX)"),
+        ("csv", "CSV (semikolon)"),
+        ("json", "JSON"),
+    ]
+    assert [css.split() for css, _, _ in per_person] == [
+        ["button"],
+        ["button", "button-secondary"],
+        ["button", "button-secondary"],
+    ]
+    csv_file = client.get(f"/dashboard/campaigns/{played}/download/completion.csv")
+    text = csv_file.content.decode("utf-8-sig")
+    header, *rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+    assert header[:3] == ["Efternamn", "Förnamn", "E-post"] and rows
+    assert all(len(row) == len(header) for row in rows) and "sep=" not in text
 
 
 def test_an_unknown_campaign_is_a_page_in_swedish(one_round: int, client: TestClient) -> None:

@@ -80,5 +80,5 @@ def test_unknown_course_is_a_404_problem(
     response = client.get("/api/v1/courses/finns-inte", headers=reporter_headers)
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["title"] == "Course not found"
+    assert response.json()["title"] == "Kursen finns inte"
     assert "finns-inte" in response.json()["detail"]

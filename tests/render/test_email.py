@@ -194,3 +194,15 @@ def test_neutral_greeting_without_name_and_line_breaks_in_name() -> None:
     msg = send(samples.email(), to_name="Åsa\r\nBcc: evil@example.com")
     assert msg["Bcc"] is None
     assert msg["To"].addresses[0].display_name == "Åsa Bcc: evil@example.com"
+
+
+def test_help_box_has_padding_at_the_bottom() -> None:
+    """The help box's text must not touch its lower edge, in clients that drop margins too."""
+    _, body = parts(send(samples.email()))
+    style = re.search(r'<div class="help" style="([^"]*)"', body)
+    assert style is not None
+    padding = re.search(r"padding:\s*([^;]+)", style.group(1))
+    assert padding is not None
+    values = padding.group(1).split()
+    bottom = values[{1: 0, 2: 0, 3: 2, 4: 2}[len(values)]]
+    assert bottom not in ("0", "0px"), style.group(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,14 +18,20 @@ OPTED_OUT_AT = datetime(2026, 1, 20, 23, 30, tzinfo=UTC)
 
 
 # (name, e-mail, department, number, sent, viewed, answered, correct first, opted out, %)
+# Sorted by last name, the erased last.
 EXPECTED = [
     ("Anna Andersson", "anna.andersson@kommun.example", "Ekonomi", "E1", 3, 2, 2, 1, False, 50),
     ("Bertil Berg", "bertil.berg@kommun.example", "Ekonomi", "E2", 2, 0, 0, 0, False, 0),
+    ("Cecilia Ceder", "cecilia.ceder@kommun.example", "Socialtjänst", "S1", 2, 1, 1, 1, True, 25),
     ("Erik Ek", "erik.ek@kommun.example", "Ekonomi", "E3", 3, 3, 2, 2, False, 25),
     ("Fredrik Fors", "fredrik.fors@kommun.example", "Ekonomi", "E4", 0, 0, 0, 0, False, 0),
-    ("Cecilia Ceder", "cecilia.ceder@kommun.example", "Socialtjänst", "S1", 2, 1, 1, 1, True, 25),
     ("(raderad)", None, "Socialtjänst", None, 2, 1, 1, 1, False, 25),
 ]
+
+
+def full_name(cells: Sequence[object]) -> str:
+    """ "Anna Andersson" from a report row's Efternamn and Förnamn cells (the first two)."""
+    return f"{cells[1] or ''} {cells[0] or ''}".strip()
 
 
 @dataclass(frozen=True)

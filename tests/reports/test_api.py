@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from app.auth.audit import list_audit
-from tests.reports.conftest import EXPECTED, Scenario
+from tests.reports.conftest import EXPECTED, Scenario, full_name
 
 URL = "/api/v1/reports/completion"
 # The fake clock starts on Monday 5 January 2026.
@@ -19,7 +19,8 @@ TODAY = "2026-01-05"
 def test_csv_download(
     client: TestClient, reporter_headers: dict[str, str], scenario: Scenario
 ) -> None:
-    response = client.get(URL, params={"campaign": scenario.campaign_id}, headers=reporter_headers)
+    params = {"campaign": scenario.campaign_id, "format": "csv"}
+    response = client.get(URL, params=params, headers=reporter_headers)
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.headers["content-disposition"] == (
@@ -27,9 +28,12 @@ def test_csv_download(
     )
     assert response.content.startswith(b"\xef\xbb\xbf")
     text = response.content.decode("utf-8-sig")
-    header, *rows = list(csv.reader(io.StringIO(text, newline="")))
-    assert header[0] == "Namn" and header[-1] == "Genomfört (%)"
-    assert [(r[0], int(r[6]), int(r[10])) for r in rows] == [(e[0], e[6], e[9]) for e in EXPECTED]
+    # No Accept-Language: the installation's language, Swedish, so semicolons.
+    header, *rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+    assert header[:2] == ["Efternamn", "Förnamn"] and header[-1] == "Genomfört (%)"
+    assert [(full_name(r), int(r[7]), int(r[11])) for r in rows] == [
+        (e[0], e[6], e[9]) for e in EXPECTED
+    ]
 
 
 def test_xlsx_download(
@@ -47,7 +51,7 @@ def test_xlsx_download(
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sheet is not None
     values = list(sheet.iter_rows(min_row=2, values_only=True))
-    assert [(v[0], v[4], v[5]) for v in values] == [(e[0], e[4], e[5]) for e in EXPECTED]
+    assert [(full_name(v), v[5], v[6]) for v in values] == [(e[0], e[4], e[5]) for e in EXPECTED]
 
 
 def test_json_inline(
@@ -75,7 +79,7 @@ def test_unknown_campaign(client: TestClient, reporter_headers: dict[str, str]) 
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
-    assert body["errors"] == [{"field": "campaign", "message": "unknown campaign 999999"}]
+    assert body["errors"] == [{"field": "campaign", "message": "okänd kampanj 999999"}]
 
 
 def test_bad_format(
@@ -97,12 +101,13 @@ def test_missing_campaign_parameter(client: TestClient, reporter_headers: dict[s
 def test_semicolon_csv_for_swedish_excel(
     client: TestClient, reporter_headers: dict[str, str], scenario: Scenario
 ) -> None:
-    params = {"campaign": scenario.campaign_id, "separator": "semicolon"}
-    response = client.get(URL, params=params, headers=reporter_headers)
-    assert response.content.startswith("\ufeffsep=;\r\nNamn;E-post;".encode())
+    params = {"campaign": scenario.campaign_id, "format": "csv", "separator": "semicolon"}
+    english = {**reporter_headers, "Accept-Language": "en"}
+    response = client.get(URL, params=params, headers=english)  # the explicit choice wins
+    assert response.content.startswith("\ufeffEfternamn;Förnamn;E-post;".encode())
     lines = response.content.decode("utf-8-sig").split("\r\n")
-    rows = list(csv.reader(lines[1:-1], delimiter=";"))
-    assert [r[0] for r in rows[1:]] == [e[0] for e in EXPECTED]
+    rows = list(csv.reader(lines[:-1], delimiter=";"))
+    assert [full_name(r) for r in rows[1:]] == [e[0] for e in EXPECTED]
 
 
 def test_by_department_hides_small_groups(
@@ -113,7 +118,8 @@ def test_by_department_hides_small_groups(
     assert response.headers["content-disposition"] == (
         f'attachment; filename="genomforande-forvaltning-{scenario.campaign_id}-{TODAY}.csv"'
     )
-    header, *rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    text = response.content.decode("utf-8-sig")
+    header, *rows = list(csv.reader(io.StringIO(text), delimiter=";"))
     assert header[:2] == ["Förvaltning", "Anställda"]
     # Both departments are under 5 people: one merged row of 6.
     assert rows == [["Övriga (små grupper)", "6", "12", "7", "6", "5", "1", "0", "21", "Nej"]]

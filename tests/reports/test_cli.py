@@ -14,7 +14,7 @@ from app.auth.audit import list_audit
 from app.core.config import get_settings
 from app.reports.cli import app
 from tests.conftest import TEST_SECRET
-from tests.reports.conftest import EXPECTED, Scenario
+from tests.reports.conftest import EXPECTED, Scenario, full_name
 
 runner = CliRunner()
 
@@ -30,16 +30,32 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) 
 
 
 @pytest.mark.usefixtures("cli_env")
-def test_cli_writes_csv(scenario: Scenario, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("lang", "delimiter", "word"),
+    [("en_GB.UTF-8", ",", "komma"), ("sv_SE.UTF-8", ";", "semikolon"), ("C", ";", "semikolon")],
+)
+def test_cli_writes_csv(
+    scenario: Scenario,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    lang: str,
+    delimiter: str,
+    word: str,
+) -> None:
+    for name in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", lang)
     target = tmp_path / "rapport.csv"
     args = ["completion", "--campaign", str(scenario.campaign_id), "-o", str(target)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "Wrote 6 rows" in result.output and "rapport.csv" in result.output
+    said = " ".join(result.output.split())
+    assert "Skrev 6 rader" in said and "rapport.csv" in said and f"med {word}" in said
     data = target.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
-    assert [r[0] for r in rows[1:]] == [e[0] for e in EXPECTED]
+    text = data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    assert [full_name(r) for r in rows[1:]] == [e[0] for e in EXPECTED]
     assert not list(tmp_path.glob("*.part"))
 
 
@@ -65,7 +81,7 @@ def test_cli_unknown_campaign(scenario: Scenario, tmp_path: Path) -> None:
     target = tmp_path / "rapport.csv"
     result = runner.invoke(app, ["completion", "--campaign", "999999", "-o", str(target)])
     assert result.exit_code == 1
-    assert "No campaign with id 999999" in result.output
+    assert "Det finns ingen kampanj med id 999999" in result.output
     assert not target.exists()
 
 
@@ -77,9 +93,9 @@ def test_cli_by_department_with_semicolons(
     args = ["completion", "-c", str(scenario.campaign_id), "--by", "department"]
     result = runner.invoke(app, [*args, "--separator", "semicolon", "-o", str(target)])
     assert result.exit_code == 0, result.output
-    assert "Wrote 1 rows" in result.output
+    assert "Skrev 1 rad " in result.output
     lines = target.read_bytes().decode("utf-8-sig").split("\r\n")
-    assert lines[0] == "sep=;" and lines[2].startswith("Övriga (små grupper);6;12;")
+    assert lines[0].startswith("Förvaltning;") and lines[1].startswith("Övriga (små grupper);6;12;")
     [entry] = list_audit(session, action="export.completion")
     assert (entry.rows, entry.actor.startswith("cli"), entry.detail["by"]) == (
         1,

@@ -27,7 +27,8 @@ from tests.reports.conftest import EXPECTED, Scenario
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 GENERATED_AT = datetime(2026, 2, 2, 12, 0, tzinfo=UTC)
 SWEDISH_HEADERS = [
-    "Namn",
+    "Efternamn",
+    "Förnamn",
     "E-post",
     "Förvaltning",
     "Anställningsnummer",
@@ -46,7 +47,21 @@ def _expected_cells(with_date: object) -> list[list[object]]:
     cells = []
     for name, email, dept, number, *counts, opted_out, pct in EXPECTED:
         when = with_date if opted_out else None
-        cells.append([name, email, dept, number, *counts, "Ja" if opted_out else "Nej", when, pct])
+        first, _, last = name.rpartition(" ")
+        first_cell = first or None  # an erased person: "(raderad)" as last name, no first name
+        cells.append(
+            [
+                last,
+                first_cell,
+                email,
+                dept,
+                number,
+                *counts,
+                "Ja" if opted_out else "Nej",
+                when,
+                pct,
+            ]
+        )
     return cells
 
 
@@ -54,6 +69,8 @@ def _row(**changes: object) -> CompletionRow:
     base = dict(
         employee_id=1,
         name="Anna Andersson",
+        first_name="Anna",
+        last_name="Andersson",
         email="anna@kommun.example",
         department="Ekonomi",
         employee_number="E1",
@@ -78,7 +95,7 @@ def test_csv_opens_in_excel(session: Session, scenario: Scenario) -> None:
     assert data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
     assert text.count("\r\n") == 7 and "\n" not in text.replace("\r\n", "")
-    header, *rows = list(csv.reader(io.StringIO(text, newline="")))
+    header, *rows = list(csv.reader(io.StringIO(text, newline="")))  # comma: the default
     assert header == SWEDISH_HEADERS
     expected = [["" if v is None else str(v) for v in row] for row in _expected_cells("2026-01-21")]
     assert rows == expected
@@ -102,11 +119,13 @@ def test_guard_formula(raw: str, shown: str) -> None:
 
 
 def test_csv_guards_every_text_cell() -> None:
-    evil = _row(name="=1+2", email="@x", department="+Ekonomi", employee_number="-7")
+    evil = _row(
+        last_name="=1+2", first_name="-A", email="@x", department="+Ekonomi", employee_number="-7"
+    )
     text = b"".join(csv_chunks(EMPLOYEE, [evil], STOCKHOLM)).decode("utf-8-sig")
     [_, cells] = list(csv.reader(io.StringIO(text, newline="")))
-    assert cells[:4] == ["'=1+2", "'@x", "'+Ekonomi", "'-7"]
-    assert cells[4:] == ["1", "1", "1", "1", "Nej", "", "25"]
+    assert cells[:5] == ["'=1+2", "'-A", "'@x", "'+Ekonomi", "'-7"]
+    assert cells[5:] == ["1", "1", "1", "1", "Nej", "", "25"]
 
 
 def test_csv_is_streamed_in_chunks() -> None:
@@ -128,17 +147,17 @@ def test_xlsx_has_the_same_numbers(session: Session, scenario: Scenario) -> None
     header, *values = list(sheet.iter_rows(values_only=True))
     assert list(header) == SWEDISH_HEADERS
     assert all(cell.font.b for cell in sheet[1])
-    assert sheet.column_dimensions["B"].width > 20
+    assert sheet.column_dimensions["C"].width > 20
     assert [list(v) for v in values] == _expected_cells(datetime(2026, 1, 21))
-    assert sheet["K2"].data_type == "n" and sheet["J6"].is_date
+    assert sheet["L2"].data_type == "n" and sheet["K4"].is_date
 
 
 def test_xlsx_keeps_formulas_as_text() -> None:
-    evil = _row(name="=1+2", department="#N/A", opted_out=True, opted_out_at=datetime.now(UTC))
+    evil = _row(last_name="=1+2", department="#N/A", opted_out=True, opted_out_at=datetime.now(UTC))
     sheet = load_workbook(io.BytesIO(b"".join(xlsx_chunks(EMPLOYEE, [evil], STOCKHOLM)))).active
     assert sheet is not None
     assert (sheet["A2"].value, sheet["A2"].data_type) == ("=1+2", "s")
-    assert (sheet["C2"].value, sheet["C2"].data_type) == ("#N/A", "s")
+    assert (sheet["D2"].value, sheet["D2"].data_type) == ("#N/A", "s")
 
 
 def test_json_shape(session: Session, scenario: Scenario) -> None:
@@ -158,10 +177,12 @@ def test_json_shape(session: Session, scenario: Scenario) -> None:
         "generated_at": "2026-02-02T12:00:00Z",
     }
     assert len(body["rows"]) == 6
-    cecilia = body["rows"][4]
+    cecilia = body["rows"][2]
     assert cecilia == {
         "employee_id": cecilia["employee_id"],
         "name": "Cecilia Ceder",
+        "first_name": "Cecilia",
+        "last_name": "Ceder",
         "email": "cecilia.ceder@kommun.example",
         "department": "Socialtjänst",
         "employee_number": "S1",

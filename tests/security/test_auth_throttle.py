@@ -77,7 +77,7 @@ def test_a_thousand_wrong_api_keys_are_throttled(
     refused = guesser.get("/api/v1/campaigns", headers={"Authorization": f"Bearer {keys[0]}"})
     assert refused.status_code == 429
     assert refused.headers["content-type"].startswith("application/problem+json")
-    assert refused.json()["title"] == "Too Many Requests"
+    assert refused.json()["title"] == "För många försök"
     wait = int(refused.headers["retry-after"])
     assert 0 < wait <= runtime.settings.auth_failure_window_seconds + 1  # rounded up
 

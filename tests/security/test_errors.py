@@ -72,7 +72,7 @@ def test_wrong_method_is_a_405_problem_with_allow(
 ) -> None:
     response = client.delete("/api/v1/campaigns", headers=admin_headers)
     body = assert_problem(response, 405)
-    assert body["title"] == "Method Not Allowed"
+    assert body["title"] == "Metoden finns inte här"
     assert "POST" in response.headers["allow"]
     assert_problem(client.put("/l/AAAA.BBBB"), 405)
 
@@ -89,7 +89,7 @@ def test_a_declared_oversize_body_is_a_413_problem_before_it_is_read(
     assert_problem(response, 413)
     # A public form takes one small field.
     form = client.post("/a/AAAA.BBBB/rad-01", data={"option": "0" * 20_000})
-    assert assert_problem(form, 413)["title"] == "Content Too Large"
+    assert assert_problem(form, 413)["title"] == "För stor begäran"
 
 
 def test_a_streamed_oversize_body_is_a_413_problem(client: TestClient) -> None:
@@ -141,7 +141,7 @@ def test_an_unhandled_database_error_is_a_500_problem_without_sql(
     with caplog.at_level(logging.DEBUG):
         response = client.get("/api/v1/test-only/bad-sql")
     body = assert_problem(response, 500)
-    assert body["title"] == "Internal Server Error"
+    assert body["title"] == "Internt fel"
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1, "logged once"
     logged = errors[0].getMessage()

@@ -1,10 +1,13 @@
-"""The download buttons of a campaign: every export the API offers, through the dashboard."""
+"""The download buttons of a campaign: every export the API offers, through the dashboard.
+
+Excel (XLSX) comes first and is the prominent button: it opens right in Excel whatever its
+language. The CSV button says its separator (a semicolon, for Excel set to Swedish)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.reports.export import ExportFormat
+from app.reports.export import CsvSeparator, ExportFormat, choose_separator
 from app.reports.tables import ReportBy
 
 
@@ -12,6 +15,7 @@ from app.reports.tables import ReportBy
 class Download:
     label: str
     href: str
+    primary: bool = False
 
 
 @dataclass(frozen=True)
@@ -21,13 +25,26 @@ class DownloadGroup:
     links: list[Download]
 
 
-def download_groups(campaign_id: int, min_group: int) -> list[DownloadGroup]:
+_CSV_LABELS = {CsvSeparator.semicolon: "CSV (semikolon)", CsvSeparator.comma: "CSV (komma)"}
+
+
+def download_groups(
+    campaign_id: int, min_group: int, separator_setting: str = "auto"
+) -> list[DownloadGroup]:
     base = f"/dashboard/campaigns/{campaign_id}/download"
-    formats = ((ExportFormat.xlsx, "Excel"), (ExportFormat.csv, "CSV"), (ExportFormat.json, "JSON"))
+    csv_label = _CSV_LABELS[choose_separator(separator_setting)]
+    formats = (
+        (ExportFormat.xlsx, "Excel (XLSX)"),
+        (ExportFormat.csv, csv_label),
+        (ExportFormat.json, "JSON"),
+    )
 
     def completion(by: ReportBy) -> list[Download]:
         query = "" if by is ReportBy.employee else f"?by={by.value}"
-        return [Download(name, f"{base}/completion.{fmt.value}{query}") for fmt, name in formats]
+        return [
+            Download(name, f"{base}/completion.{fmt.value}{query}", fmt is ExportFormat.xlsx)
+            for fmt, name in formats
+        ]
 
     return [
         DownloadGroup(

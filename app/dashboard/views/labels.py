@@ -7,15 +7,10 @@ from zoneinfo import ZoneInfo
 
 from app.campaigns.models import Campaign, CampaignStatus
 from app.campaigns.service import schedule_of
+from app.core.i18n import zone_words
 from app.dashboard.formatting import NBSP, long_date, send_time
 
-STATUS = {
-    CampaignStatus.draft: "Utkast",
-    CampaignStatus.running: "Pågår",
-    CampaignStatus.paused: "Pausad",
-    CampaignStatus.cancelled: "Avbruten",
-    CampaignStatus.finished: "Avslutad",
-}
+STATUS = {status: status.swedish for status in CampaignStatus}
 _WEEKDAYS_PLURAL = (
     "måndagar",
     "tisdagar",
@@ -55,7 +50,9 @@ def schedule(campaign: Campaign) -> str:
         suffix = "a" if every % 10 in (1, 2) and every % 100 not in (11, 12) else "e"
         return "Varje minut" if every == 1 else f"Var {every}:{suffix} minut"
     days = _join([_WEEKDAYS_PLURAL[d] for d in sorted(campaign.weekdays)])
-    return f"{days.capitalize()} kl.{NBSP}{campaign.send_time:%H.%M}"
+    return (
+        f"{days.capitalize()} kl.{NBSP}{campaign.send_time:%H.%M} {zone_words(campaign.timezone)}"
+    )
 
 
 def period(start: date, end: date | None) -> str:
