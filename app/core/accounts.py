@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from email.utils import formataddr, parseaddr
 from pathlib import Path
 from typing import Any, Literal, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -83,9 +83,8 @@ class SendingAccount:
         if self.transport == "graph":
             return f"graph:{self.mailbox}"[:255]
         host_port = _smtp_host_port(self.smtp_url)
-        if self.smtp_auth == "xoauth2":
-            return f"{host_port}/{self.mailbox}"[:255]
-        return host_port
+        user = self.mailbox if self.smtp_auth == "xoauth2" else urlsplit(self.smtp_url).username
+        return f"{host_port}/{unquote(user)}"[:255] if user else host_port
 
 
 class Defaults(Protocol):

@@ -27,7 +27,7 @@ import httpx
 
 from app.core import metrics
 from app.delivery.compose import Outgoing
-from app.delivery.oauth import TokenRefused, TokenSource
+from app.delivery.oauth import TokenRefused, TokenSource, who
 from app.outbox.results import Outcome, SendResult
 
 log = logging.getLogger(__name__)
@@ -68,30 +68,30 @@ def _error(response: httpx.Response) -> tuple[str, str]:
 
 
 def _advice(account: str, mailbox: str, status: int, code: str) -> str:
-    who = f"Kontot {account!r}"
+    who_ = who(account)
     if status == 401:
         return (
-            f"{who}: Microsoft Graph godtar inte appens nyckel. Be IT-avdelningen kontrollera "
+            f"{who_}: Microsoft Graph godtar inte appens nyckel. Be IT-avdelningen kontrollera "
             "appregistreringen i Entra ID (OAUTH_TENANT, OAUTH_CLIENT_ID) och återuppta kampanjen."
         )
     if status == 404 or code in ("ErrorInvalidUser", "MailboxNotEnabledForRESTAPI"):
         return (
-            f"{who}: brevlådan {mailbox} finns inte i Microsoft 365 eller har ingen licens för "
+            f"{who_}: brevlådan {mailbox} finns inte i Microsoft 365 eller har ingen licens för "
             "e-post. Rätta avsändarbrevlådan (mailbox) och återuppta kampanjen."
         )
     if code == "ErrorSendAsDenied":
         return (
-            f"{who}: brevlådan {mailbox} får inte skicka med den avsändaradress e-posten har. "
+            f"{who_}: brevlådan {mailbox} får inte skicka med den avsändaradress e-posten har. "
             "Ge brevlådan rätt att skicka som avsändaren (SendAs) eller ändra mail_from, och "
             "återuppta kampanjen."
         )
     if code == "ErrorQuotaExceeded":
         return (
-            f"{who}: brevlådan {mailbox} är full (Graph sparar skickad e-post i Skickat). Töm "
+            f"{who_}: brevlådan {mailbox} är full (Graph sparar skickad e-post i Skickat). Töm "
             "Skickat eller öka brevlådans lagring, och återuppta kampanjen."
         )
     return (
-        f"{who}: Microsoft Graph låter inte appen skicka e-post som {mailbox}. Be "
+        f"{who_}: Microsoft Graph låter inte appen skicka e-post som {mailbox}. Be "
         "IT-avdelningen ge appen applikationsbehörigheten Mail.Send med administratörens "
         "godkännande (och, om en åtkomstpolicy begränsar appen, lägga till brevlådan i den). "
         "Återuppta sedan kampanjen."

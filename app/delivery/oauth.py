@@ -56,31 +56,36 @@ class _Token:
     refresh_at: datetime
 
 
+def who(account: str) -> str:
+    """The sending account as a pause reason names it."""
+    return "Avsändarkontot" if account == "default" else f"Kontot {account!r}"
+
+
 def advice_for(error: str, description: str, account: str) -> str:
     """What a project leader does about a refusal from the token endpoint (Entra ID's words)."""
     text = f"{error} {description}"
-    who = f"Kontot {account!r}"
+    who_ = who(account)
     if "AADSTS90002" in text or "AADSTS900023" in text:
         return (
-            f"{who}: Microsoft känner inte igen organisationen (OAUTH_TENANT). Be IT-avdelningen "
+            f"{who_}: Microsoft känner inte igen organisationen (OAUTH_TENANT). Be IT-avdelningen "
             "om rätt klient-id för organisationen (tenant), rätta inställningen och återuppta "
             "kampanjen."
         )
     if error == "invalid_client" or "AADSTS7000215" in text or "AADSTS7000222" in text:
         return (
-            f"{who}: Microsoft 365 godtar inte appens inloggning. Klienthemligheten "
+            f"{who_}: Microsoft 365 godtar inte appens inloggning. Klienthemligheten "
             "(OAUTH_CLIENT_SECRET) är fel eller har gått ut, eller så stämmer inte app-id:t "
             "(OAUTH_CLIENT_ID). Be IT-avdelningen skapa en ny klienthemlighet för appen i "
             "Entra ID, lägg in den och återuppta kampanjen."
         )
     if error in ("unauthorized_client", "invalid_scope", "invalid_grant") or "AADSTS700016" in text:
         return (
-            f"{who}: appen får inte hämta en nyckel för att skicka e-post ({error}). Be "
+            f"{who_}: appen får inte hämta en nyckel för att skicka e-post ({error}). Be "
             "IT-avdelningen kontrollera appregistreringen i Entra ID (app-id, behörigheten och "
             "administratörens godkännande), rätta inställningarna och återuppta kampanjen."
         )
     return (
-        f"{who}: inloggningstjänsten vägrar ({error}). Be IT-avdelningen kontrollera "
+        f"{who_}: inloggningstjänsten vägrar ({error}). Be IT-avdelningen kontrollera "
         "OAUTH-inställningarna och appregistreringen, och återuppta sedan kampanjen."
     )
 

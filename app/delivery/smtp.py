@@ -15,7 +15,7 @@ import aiosmtplib
 from app.core import metrics
 from app.core.config import SmtpTarget
 from app.delivery.compose import Outgoing
-from app.delivery.oauth import TokenRefused, TokenSource
+from app.delivery.oauth import TokenRefused, TokenSource, who
 from app.outbox.results import Outcome, SendResult
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ _BASIC_AUTH_OFF = re.compile(r"5\.7\.30|5\.7\.139|basic auth", re.IGNORECASE)
 
 def _basic_auth_off(account: str) -> str:
     return (
-        f"Kontot {account!r}: Microsoft 365 tar inte längre emot lösenord för SMTP. Byt till "
+        f"{who(account)}: Microsoft 365 tar inte längre emot lösenord för SMTP. Byt till "
         "inloggning med nyckel (SMTP_AUTH=xoauth2 och OAUTH-inställningarna, se README) och "
         "återuppta kampanjen."
     )
@@ -43,7 +43,7 @@ def _basic_auth_off(account: str) -> str:
 
 def _no_permission(account: str, mailbox: str) -> str:
     return (
-        f"Kontot {account!r}: Microsoft 365 godtar appens nyckel men låter den inte skicka som "
+        f"{who(account)}: Microsoft 365 godtar appens nyckel men låter den inte skicka som "
         f"{mailbox}. Be IT-avdelningen ge appen behörigheten SMTP.SendAsApp med "
         "administratörens godkännande, registrera appen i Exchange Online och ge den "
         "rätt till brevlådan (FullAccess eller SendAs). Återuppta sedan kampanjen."
