@@ -201,6 +201,13 @@ class XoauthRelay:
 # --- Graph sendMail -----------------------------------------------------------------------
 
 
+def _message_id(body: bytes) -> str:
+    try:
+        return message_id_of(base64.b64decode(body, validate=True))
+    except (ValueError, AssertionError):
+        return ""
+
+
 class _GraphHandler(_Quiet):
     def do_POST(self) -> None:
         owner: GraphServer = self.server.owner  # type: ignore[attr-defined]
@@ -225,10 +232,13 @@ class GraphServer:
     most_in_flight: int = 0
     requests: int = 0
     throttled: int = 0
-    too_early: int = 0  # requests that came before the Retry-After had passed
+    # Requests that came before a Retry-After had passed: the throttled e-mail itself, or any
+    # other more than 100 ms after the 429 left (earlier ones may have been on their way).
+    too_early: int = 0
+    _retry_not_before: dict[str, float] = field(default_factory=dict)  # Message-ID -> time
     unauthorized: int = 0
     problems: list[str] = field(default_factory=list)
-    _resume_at: dict[str, float] = field(default_factory=dict)
+    _resume_at: dict[str, tuple[float, float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> GraphServer:
@@ -270,17 +280,21 @@ class GraphServer:
         with self.lock:
             self.requests += 1
             now = time.monotonic()
-            if now < self._resume_at.get(mailbox, 0.0):
+            told_at, resume_at = self._resume_at.get(mailbox, (0.0, 0.0))
+            mid = _message_id(body)
+            if told_at + 0.1 < now < resume_at or now < self._retry_not_before.get(mid, 0.0):
                 self.too_early += 1
             self.in_flight[mailbox] += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight[mailbox])
             throttle = self.throttle_every and self.requests % self.throttle_every == 0
-            if throttle:
-                self.throttled += 1
-                self._resume_at[mailbox] = now + float(self.retry_after)
         try:
             time.sleep(self.work_seconds)
             if throttle:
+                with self.lock:
+                    self.throttled += 1
+                    told = time.monotonic()
+                    self._resume_at[mailbox] = (told, told + float(self.retry_after))
+                    self._retry_not_before[mid] = told + float(self.retry_after)
                 error = {"code": "ApplicationThrottled", "message": "Too many requests."}
                 return 429, {"error": error}, {"Retry-After": self.retry_after}
             if headers.get("Content-Type") != "text/plain":
