@@ -93,6 +93,7 @@ def _lessons_had(session: Session, campaign: Campaign) -> Counter[int]:
     )
     rows = session.execute(
         select(had, func.count(Enrollment.id))
+        .select_from(Enrollment)
         .join(Employee, Employee.id == Enrollment.employee_id)
         .where(
             Enrollment.campaign_id == campaign.id,
@@ -115,6 +116,7 @@ def _review_due(session: Session, campaign: Campaign) -> list[tuple[int, datetim
     )
     rows = session.execute(
         select(had, func.min(ReviewCard.due))
+        .select_from(Enrollment)
         .join(ReviewCard, ReviewCard.enrollment_id == Enrollment.id)
         .where(
             Enrollment.campaign_id == campaign.id,
