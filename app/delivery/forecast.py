@@ -2,7 +2,8 @@
 
 For each slot: how many e-mails, when the first and the last are expected to leave, and a
 warning when the slot cannot finish inside its send window, runs into the next slot (whose
-planning replaces what is still unsent), or is more than the accounts may send in a day.
+planning replaces what is still unsent: the model stops the slot there, as the planner does),
+or is more than the accounts may send in a day.
 
 The model follows the dispatcher: mail leaves only inside the send window, at each account's
 rate (the tightest of its per-minute and per-hour limits; `UNLIMITED_PER_MINUTE` where it has
@@ -121,16 +122,21 @@ class _Model:
             return t + DAY  # demo schedules send around the clock
         return local_instant(t.astimezone(s.tz).date(), s.window_end, s.tz)
 
-    def send(self, start: datetime, count: int) -> tuple[datetime | None, datetime | None]:
-        """Send `count` e-mails from `start`: when the first and the last leave."""
+    def send(
+        self, start: datetime, count: int, until: datetime | None
+    ) -> tuple[datetime | None, datetime | None, int]:
+        """Send `count` e-mails from `start` until all are gone or the next slot (`until`)
+        replaces them: when the first and the last leave, and how many never do."""
         left = float(count)
         t, first, last = start, None, None
         while left > 1e-9:
             self.steps += 1
             if self.steps > MAX_STEPS:
-                return first, None
+                return first, None, 0
             t = self.schedule.window_opening(t)
-            end = self.window_end(t)
+            if until is not None and t >= until:
+                return first, last, math.ceil(left - 1e-9)
+            end = self.window_end(t) if until is None else min(self.window_end(t), until)
             step = min(STEP, end - t)
             seconds = step.total_seconds()
             caps = [min(a.rate * seconds, a.day_left(t)) for a in self.accounts]
@@ -146,7 +152,7 @@ class _Model:
             last = t + step * (sent / total)
             left -= sent
             t += step
-        return first, last
+        return first, last, 0
 
 
 def _daily_warning(load: SlotLoad, accounts: Sequence[AccountLimits]) -> str | None:
@@ -172,13 +178,14 @@ def forecast(
     result: list[SlotForecast] = []
     for index, load in enumerate(loads):
         starts = schedule.window_opening(load.at)
-        first, last = model.send(starts, load.emails)
+        following = loads[index + 1].at if index + 1 < len(loads) else schedule.next_slot(load.at)
+        first, last, replaced = model.send(starts, load.emails, following)
         warnings: list[str] = []
         daily = _daily_warning(load, accounts)
         if daily:
             warnings.append(daily)
         when = _when(load.at, schedule)
-        if load.emails and last is None:
+        if load.emails and last is None and not replaced:
             warnings.append(f"Utskicket {when} går inte att beräkna: kontrollera gränserna.")
         elif last is not None and last > model.window_end(starts):
             warnings.append(
@@ -187,11 +194,11 @@ def forecast(
                 f"väntas gå {_when(last, schedule)}. Lägg till ett konto, höj gränserna eller "
                 "vidga sändfönstret."
             )
-        following = loads[index + 1].at if index + 1 < len(loads) else schedule.next_slot(load.at)
-        if last is not None and following is not None and last > following:
+        if replaced and following is not None:
             warnings.append(
                 f"Utskicket {when} hinner inte klart före nästa utskick {_when(following, schedule)}"
-                ": det som inte har skickats då ersätts av nästa lektion."
+                f": omkring {number(replaced)} e-post har inte gått då, och de som skulle få dem "
+                "får lektionen i nästa utskick i stället. Lägg till ett konto eller höj gränserna."
             )
         result.append(SlotForecast(load, starts, first, last, warnings))
     return result

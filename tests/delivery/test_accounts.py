@@ -109,9 +109,7 @@ def test_creating_and_starting_a_campaign_returns_the_warnings(
         "över två dagar"
     )
     assert expected in created.json()["warnings"]
-    started = client.post(
-        f"/api/v1/campaigns/{created.json()['id']}/start", headers=editor_headers
-    )
+    started = client.post(f"/api/v1/campaigns/{created.json()['id']}/start", headers=editor_headers)
     assert started.status_code == 200, started.text
     assert expected in started.json()["warnings"]
 
