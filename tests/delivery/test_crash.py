@@ -124,7 +124,8 @@ def test_kill_9_mid_send_loses_nothing_and_repeats_only_what_was_in_flight(
     assert reclaimed > 0, "the killed workers' leased rows were claimed again"
     assert "Traceback" not in log.read_text()
     if isinstance(handler, GraphServer):
-        assert handler.most_in_flight <= CONCURRENCY and handler.too_early == 0
+        # (Retry-After is honoured in test_graph.py; a killed worker takes it to its grave.)
+        assert handler.most_in_flight <= CONCURRENCY
         assert handler.unauthorized == 0 and handler.problems == []
 
 
