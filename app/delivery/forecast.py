@@ -8,8 +8,8 @@ or is more than the accounts may send in a day.
 The model follows the dispatcher: mail leaves only inside the send window, at each account's
 rate (the tightest of its per-minute and per-hour limits; `UNLIMITED_PER_MINUTE` where it has
 none), spread over the accounts, each inside its rolling 24-hour limit. It steps a minute at a
-time while mail is leaving and jumps over nights and exhausted days, so a year of slots costs
-milliseconds. Other campaigns sharing the accounts are not counted.
+time while mail is leaving and jumps over nights and exhausted days: four weeks of slots for
+20,000 people take a few tens of milliseconds, a year about half a second. Other campaigns sharing the accounts are not counted.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from pydantic import SecretStr
 from sqlalchemy import select
 
@@ -31,6 +32,7 @@ from tests.delivery.m365 import (
 )
 from tests.delivery.worker_process import SLOT, make_campaign
 from tests.flow import tick
+from tests.smtp_server import free_port
 
 MAILBOX = "kurs@kommun.example"  # the MAIL_FROM of the test settings
 
@@ -215,3 +217,32 @@ class _Greylisting(XoauthHandler):
             return "451 4.7.1 Greylisted, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
+
+
+class _BasicAuthOff:
+    """Exchange Online once Basic authentication for SMTP AUTH is off for the tenant."""
+
+    async def handle_AUTH(self, server: Any, session: Any, envelope: Any, args: Any) -> str:
+        return "535 5.7.139 Authentication unsuccessful, basic authentication is disabled."
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_password_after_basic_auth_is_switched_off_says_to_use_xoauth2(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    port = free_port()
+    relay = Controller(
+        _BasicAuthOff(), hostname="127.0.0.1", port=port, auth_required=True,
+        auth_require_tls=False,
+    )  # fmt: skip
+    relay.start()
+    runtime.settings.smtp_url = f"smtp://larande%40kommun.se:gammalt@127.0.0.1:{port}"
+    campaign_id = make_campaign(runtime, 2)
+    clock.set(SLOT + timedelta(minutes=1))
+    try:
+        assert tick(runtime).sent == 0
+    finally:
+        relay.stop()
+    reason = campaign(runtime, campaign_id).status_reason
+    assert "tar inte längre emot lösenord för SMTP" in reason and "SMTP_AUTH=xoauth2" in reason
+    assert "5.7.139" in reason and "gammalt" not in reason
