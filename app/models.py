@@ -3,7 +3,7 @@
 from app.auth.models import ApiKey, AuditEntry
 from app.campaigns.models import Campaign, Enrollment
 from app.core.db import Base
-from app.delivery.models import RateBucket
+from app.delivery.models import RateBucket, SendCount
 from app.employees.models import Employee
 from app.learning.models import ReviewCard, ReviewLog
 from app.lessons.models import Course, Lesson, LessonVersion
@@ -28,4 +28,5 @@ __all__ = [
     "RateBucket",
     "ReviewCard",
     "ReviewLog",
+    "SendCount",
 ]

@@ -52,7 +52,7 @@ def tick(runtime: Runtime) -> DispatchReport:
     plan_once(runtime)
 
     async def send() -> DispatchReport:
-        pool = make_transport(runtime.settings)
+        pool = make_transport(runtime.settings, clock=runtime.clock)
         try:
             return await Dispatcher(runtime, pool, "test-worker").drain()
         finally:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
@@ -25,11 +25,13 @@ from app.campaigns.schemas import (
     TestSendOut,
 )
 from app.core.clock import Clock
+from app.core.config import Settings
 from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.errors import ProblemError
 from app.core.i18n import Text
 from app.delivery.addresses import AddressError
 from app.delivery.compose import Outgoing
+from app.delivery.forecasting import DEFAULT_WEEKS, ForecastOut, campaign_forecast
 from app.delivery.lifecycle import change_status
 from app.delivery.preview import preview_html, test_message
 from app.delivery.transport import make_transport
@@ -41,12 +43,33 @@ router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
 @router.post("", status_code=201)
 def create_campaign(
-    body: CampaignCreate, session: SessionDep, clock: ClockDep, key: EditorKey
+    body: CampaignCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    key: EditorKey,
 ) -> CampaignOut:
-    """Create a campaign as a draft; start it when it looks right."""
+    """Create a campaign as a draft; start it when it looks right. `warnings` says where the
+    sending limits will not keep up with its coming slots."""
     campaign = service.create_campaign(session, body, clock.now())
     _audit(session, key, "create", campaign.id, clock, detail={"course": body.course})
-    return _out(session, campaign, clock)
+    return _with_warnings(_out(session, campaign, clock), session, settings, campaign, clock)
+
+
+@router.get("/{campaign_id}/forecast")
+def forecast(
+    campaign_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    _: ReaderKey,
+    weeks: int = Query(default=DEFAULT_WEEKS, ge=1, le=52),
+) -> ForecastOut:
+    """Each coming slot: when, which lesson, how many e-mails, and when the first and the last
+    are expected to leave under the sending accounts' limits and the send window; `warnings`
+    when a slot cannot finish inside its window or breaks a daily limit."""
+    campaign = service.get_campaign(session, campaign_id)
+    return campaign_forecast(session, settings, campaign, clock.now(), weeks)
 
 
 @router.get("")
@@ -78,12 +101,20 @@ def update_campaign(
 
 
 def _action(action: str) -> Callable[..., CampaignOut]:
-    def run(campaign_id: int, session: SessionDep, clock: ClockDep, key: EditorKey) -> CampaignOut:
+    def run(
+        campaign_id: int,
+        session: SessionDep,
+        settings: SettingsDep,
+        clock: ClockDep,
+        key: EditorKey,
+    ) -> CampaignOut:
         campaign = service.get_campaign(session, campaign_id)
         change_status(session, campaign, action, clock.now())
         out = _out(session, campaign, clock)
         enrolled = out.counts.enrolled if action == "start" and out.counts else None
         _audit(session, key, action, campaign.id, clock, rows=enrolled)
+        if action == "start":
+            return _with_warnings(out, session, settings, campaign, clock)
         return out
 
     run.__doc__ = {
@@ -157,6 +188,13 @@ async def test_send(
     # The lesson, never the address it went to.
     _audit(session, key, "test_send", campaign.id, clock, rows=1, detail={"lesson": body.lesson})
     return TestSendOut(sent_to=str(body.email), message_id=mid)
+
+
+def _with_warnings(
+    out: CampaignOut, session: Session, settings: Settings, campaign: Campaign, clock: Clock
+) -> CampaignOut:
+    found = campaign_forecast(session, settings, campaign, clock.now(), DEFAULT_WEEKS)
+    return out.model_copy(update={"warnings": found.warnings})
 
 
 def _out(session: Session, campaign: Campaign, clock: Clock) -> CampaignOut:

@@ -206,6 +206,11 @@ class CampaignOut(BaseModel):
     started_at: datetime | None
     next_slot_at: datetime | None
     counts: CampaignCounts | None = None
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="When created or started: what the sending limits make of the coming "
+        "weeks' slots (GET …/forecast has the details).",
+    )
 
 
 class TestSendIn(Strict):

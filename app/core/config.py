@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.core.accounts import GRAPH_URL, SendingAccount, parse_accounts
 from app.core.uploads import MB, UploadLimits
 
 DEV_SMTP_HOST = "127.0.0.1"
@@ -79,7 +80,11 @@ def parse_smtp_url(url: str) -> SmtpTarget:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="NANOLEARN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="NANOLEARN_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,  # an error must not echo a password or client secret
     )
 
     data_dir: Path = Path("data")
@@ -108,6 +113,20 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     smtp_rate_per_minute: int | None = Field(default=None, ge=1)
     smtp_rate_per_hour: int | None = Field(default=None, ge=1)
+    smtp_rate_per_day: int | None = Field(default=None, ge=1)  # rolling 24 hours
+    # How mail leaves: SMTP (SMTP_URL) or Microsoft Graph sendMail (GRAPH_URL, OAUTH_*).
+    mail_transport: str = Field(default="smtp", pattern=r"^(smtp|graph)$")
+    # SMTP AUTH with the password in SMTP_URL, or XOAUTH2 with a token from OAUTH_* (the
+    # SMTP_URL user is the sending mailbox; Microsoft 365 ends Basic auth for SMTP in 2026).
+    smtp_auth: str = Field(default="password", pattern=r"^(password|xoauth2)$")
+    oauth_tenant: str = ""  # Entra ID tenant id or domain
+    oauth_token_url: str = Field(default="", pattern=r"^(https?://\S+)?$")  # any OAuth 2.0 server
+    oauth_client_id: str = ""
+    oauth_client_secret: SecretStr | None = None
+    oauth_scope: str = ""  # empty: Outlook's (SMTP) or Graph's .default scope
+    graph_url: str = Field(default=GRAPH_URL, pattern=r"^https?://\S+$")
+    # Several sending mailboxes: JSON, or a .json/.toml file path (app/core/accounts.py).
+    sending_accounts: str = ""
     dispatch_batch_size: int = Field(default=200, ge=1, le=5000)
     lease_seconds: int = Field(default=120, ge=5)
     plan_interval_seconds: float = Field(default=30.0, gt=0)
@@ -216,6 +235,16 @@ class Settings(BaseSettings):
         if self._base_url_is_default:
             changes["base_url"] = listen_url(str(changes["host"]), int(str(changes["port"])))
         return self.model_copy(update=changes)
+
+    @model_validator(mode="after")
+    def _valid_accounts(self) -> Settings:
+        parse_accounts(self.sending_accounts, self, parse_smtp_url)  # fail at start, not later
+        return self
+
+    @property
+    def accounts(self) -> list[SendingAccount]:
+        """The sending accounts (read again each time: tests change settings after loading)."""
+        return parse_accounts(self.sending_accounts, self, parse_smtp_url)
 
     @property
     def smtp(self) -> SmtpTarget:

@@ -28,7 +28,9 @@ def pause_campaign(session: Session, campaign_id: int, reason: str, now: datetim
     return True
 
 
-def _relay_refuses(error: str) -> str:
+def _relay_refuses(error: str, advice: str = "") -> str:
+    if advice:  # the transport knows what to do (an OAuth or Microsoft 365 refusal)
+        return f"Pausad automatiskt. {advice} Svaret var: {error}"
     return (
         f"Paused automatically: the mail relay refuses to send for us ({error}). "
         "Check NANOLEARN_MAIL_FROM and NANOLEARN_SMTP_URL (login, TLS) with the relay's "
@@ -45,12 +47,14 @@ def _too_many_failures(failed: int, finished: int, percent: float, error: str) -
     )
 
 
-def pause_refused(session: Session, refused: dict[int, str], now: datetime) -> list[int]:
-    """Pause each campaign the relay refused to send for ({campaign id: error})."""
+def pause_refused(
+    session: Session, refused: dict[int, tuple[str, str]], now: datetime
+) -> list[int]:
+    """Pause each campaign the relay refused to send for ({campaign id: (error, advice)})."""
     return [
         campaign_id
-        for campaign_id, error in refused.items()
-        if pause_campaign(session, campaign_id, _relay_refuses(error), now)
+        for campaign_id, (error, advice) in refused.items()
+        if pause_campaign(session, campaign_id, _relay_refuses(error, advice), now)
     ]
 
 

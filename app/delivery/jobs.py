@@ -41,7 +41,7 @@ class Sending:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.transport = make_transport(runtime.settings)
+        self.transport = make_transport(runtime.settings, clock=runtime.clock)
         self.dispatcher = Dispatcher(runtime, self.transport, worker_id())
         self.last_tick: datetime | None = None
         self.heartbeat = time.monotonic()  # real time, even when the clock is simulated

@@ -1,4 +1,4 @@
-"""Sending's own table: the relays' shared rate-limit buckets."""
+"""Sending's own tables: the relays' shared rate-limit buckets and daily send counts."""
 
 from __future__ import annotations
 
@@ -24,3 +24,14 @@ class RateBucket(Base):
     window_seconds: Mapped[int] = mapped_column(primary_key=True)
     tokens: Mapped[float]
     updated_at: Mapped[datetime]
+
+
+class SendCount(Base):
+    """E-mails one relay or mailbox was given leave to send in one minute: the rolling window
+    of a daily limit (Microsoft 365: 10,000 recipients per mailbox in any 24 hours)."""
+
+    __tablename__ = "smtp_send_counts"
+
+    relay: Mapped[str] = mapped_column(String(255), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(primary_key=True)
+    count: Mapped[int]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import ssl
 import time
 from email.utils import parseaddr
@@ -22,6 +23,7 @@ from app.delivery.addresses import (
     wire_address,
 )
 from app.delivery.compose import Outgoing
+from app.delivery.oauth import TokenRefused, TokenSource, who
 from app.outbox.results import Outcome, SendResult
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,31 @@ log = logging.getLogger(__name__)
 
 class RelayRefused(Exception):
     """Setting up the connection failed in a way no retry fixes (login, TLS, no AUTH)."""
+
+    def __init__(self, message: str, advice: str = "") -> None:
+        super().__init__(message)
+        self.advice = advice  # what people should do, when we know better than the reply
+
+
+# Exchange Online's answers once Basic authentication for SMTP AUTH is off for the tenant.
+_BASIC_AUTH_OFF = re.compile(r"5\.7\.30|5\.7\.139|basic auth", re.IGNORECASE)
+
+
+def _basic_auth_off(account: str) -> str:
+    return (
+        f"{who(account)}: Microsoft 365 tar inte längre emot lösenord för SMTP. Byt till "
+        "inloggning med nyckel (SMTP_AUTH=xoauth2 och OAUTH-inställningarna, se README) och "
+        "återuppta kampanjen."
+    )
+
+
+def _no_permission(account: str, mailbox: str) -> str:
+    return (
+        f"{who(account)}: Microsoft 365 godtar appens nyckel men låter den inte skicka som "
+        f"{mailbox}. Be IT-avdelningen ge appen behörigheten SMTP.SendAsApp med "
+        "administratörens godkännande, registrera appen i Exchange Online och ge den "
+        "rätt till brevlådan (FullAccess eller SendAs). Återuppta sedan kampanjen."
+    )
 
 
 class Unsendable(Exception):
@@ -99,9 +126,16 @@ class SmtpPool:
         concurrency: int,
         timeout: float,
         ca_file: Path | None = None,
+        tokens: TokenSource | None = None,
+        mailbox: str | None = None,
+        account: str = "default",
     ) -> None:
         self.target = target
         self.sender = parseaddr(mail_from)[1]
+        # XOAUTH2: log in as `mailbox` with a token from `tokens` instead of a password.
+        self.tokens = tokens
+        self.mailbox = mailbox or target.username or self.sender
+        self.account = account
         self.concurrency = concurrency
         self.timeout = timeout
         self.tls = tls_context(ca_file)
@@ -119,12 +153,39 @@ class SmtpPool:
         return self._idle
 
     async def _connect(self) -> aiosmtplib.SMTP:
+        if self.tokens is None:
+            return await self._open(self.target.username, password=self.target.password)
+        # XOAUTH2: EHLO, STARTTLS, EHLO, AUTH with a token; a token the relay rejects (it
+        # expired, or was revoked) is dropped and a fresh one is tried once.
+        for attempt in (1, 2):
+            try:
+                token = await self.tokens.token()
+            except TokenRefused as exc:
+                raise RelayRefused(str(exc), exc.advice) from exc
+            try:
+                return await self._open(self.mailbox, token=token)
+            except aiosmtplib.SMTPAuthenticationError as exc:
+                self.tokens.invalidate(token)
+                if attempt == 2:
+                    advice = _no_permission(self.account, self.mailbox)
+                    raise RelayRefused(f"{exc.code} {exc.message}", advice) from exc
+        raise AssertionError("unreachable")
+
+    async def _open(
+        self, username: str | None, *, password: str | None = None, token: str | None = None
+    ) -> aiosmtplib.SMTP:
         t = self.target
+
+        async def current_token() -> str:
+            assert token is not None
+            return token
+
         client = aiosmtplib.SMTP(
             hostname=t.host,
             port=t.port,
-            username=t.username,
-            password=t.password,
+            username=username,
+            password=password,
+            oauth_token_generator=current_token if token is not None else None,
             use_tls=t.use_tls,
             start_tls=t.start_tls if not t.use_tls else False,
             tls_context=self.tls,
@@ -133,9 +194,12 @@ class SmtpPool:
         try:
             await client.connect()
         except aiosmtplib.SMTPResponseException as exc:  # greeting, EHLO, STARTTLS or AUTH
+            if token is not None and isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+                raise  # _connect tries a fresh token once
             if exc.code < 500:
                 raise  # 421 and friends: try again later
-            raise RelayRefused(f"{exc.code} {exc.message}") from exc
+            advice = _basic_auth_off(self.account) if _BASIC_AUTH_OFF.search(exc.message) else ""
+            raise RelayRefused(f"{exc.code} {exc.message}", advice) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             untrusted = _cert_error(exc)
             if untrusted is not None:
@@ -173,7 +237,8 @@ class SmtpPool:
             ):
                 await _discard(client)
                 client = None  # reconnect for the next message
-            result = SendResult(item.delivery_id, outcome, item.message_id, error, code)
+            advice = exc.advice if isinstance(exc, RelayRefused) else ""
+            result = SendResult(item.delivery_id, outcome, item.message_id, error, code, advice)
             metrics.EMAILS_FAILED.labels(result.reason).inc()
             log.debug("delivery %s: %s (%s)", item.delivery_id, outcome, error.split("\n")[0])
             return result

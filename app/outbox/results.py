@@ -23,6 +23,8 @@ class SendResult:
     message_id: str
     error: str = ""
     code: int | None = None
+    # For a blocked send: what people should do, in plain words (the pause reason shows it).
+    advice: str = ""
 
     @property
     def reason(self) -> str:

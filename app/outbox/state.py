@@ -9,7 +9,8 @@ r"""The outbox state machine: the one place that changes a delivery's status.
 
 Invariants: a row is only claimed when its campaign is running and its due time has come; only
 the worker holding a row (claimed_by) may record its result; a retry never lands outside the
-campaign's send window. Functions take a session and never commit.
+campaign's send window, and a claimed row whose window has closed goes back to wait for it.
+Functions take a session and never commit.
 """
 
 from __future__ import annotations
@@ -113,6 +114,38 @@ def cancel_unwanted(session: Session, ids: list[int]) -> list[int]:
             .execution_options(synchronize_session=False)
         )
     return unwanted
+
+
+def postpone_outside_window(
+    session: Session, campaign_of: dict[int, int], skip: list[int], now: datetime
+) -> list[int]:
+    """Claimed rows whose campaign's send window is closed now (a send that outlasted its
+    window, or waited for a daily limit into the night) go back to pending until it opens.
+    The claim was no attempt, so it is not counted as one."""
+    postponed: list[int] = []
+    left = set(skip)
+    for campaign_id in sorted(set(campaign_of.values())):
+        campaign = session.get(Campaign, campaign_id)
+        schedule = schedule_of(campaign) if campaign is not None else None
+        if schedule is None or schedule.in_window(now):
+            continue
+        ids = [i for i, c in campaign_of.items() if c == campaign_id and i not in left]
+        if not ids:
+            continue
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(ids))
+            .values(
+                status=DeliveryStatus.pending,
+                due_at=schedule.window_opening(now),
+                claimed_by=None,
+                lease_until=None,
+                attempts=Delivery.attempts - 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        postponed += ids
+    return postponed
 
 
 def record(session: Session, worker_id: str, results: list[SendResult], now: datetime) -> None:

@@ -63,6 +63,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/api/v1/campaigns/{campaign_id}/resume"): EDITORS,
     ("POST", "/api/v1/campaigns/{campaign_id}/cancel"): EDITORS,
     ("GET", "/api/v1/campaigns/{campaign_id}/preview"): ALL_ROLES,
+    ("GET", "/api/v1/campaigns/{campaign_id}/forecast"): ALL_ROLES,
     ("POST", "/api/v1/campaigns/{campaign_id}/test-send"): EDITORS,
     ("GET", "/api/v1/campaigns/{campaign_id}/learning"): ALL_ROLES,
     # Reports
