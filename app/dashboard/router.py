@@ -21,6 +21,7 @@ from app.dashboard.auth import (
 from app.dashboard.csrf import clear_presession_cookie, protect
 from app.dashboard.downloads import completion_download, learning_download
 from app.dashboard.responses import DashboardRoute, redirect, render
+from app.dashboard.staff import router as staff_router
 from app.dashboard.views.campaign import campaign_page
 from app.dashboard.views.campaigns import campaign_rows
 from app.reports.export import ExportFormat
@@ -47,6 +48,9 @@ router = APIRouter(
     include_in_schema=False,
     dependencies=[Depends(protect)],
 )
+# The areas that change something, each in its own module. Included first: their fixed paths
+# (e.g. /campaigns/new) must match before the paths with a parameter below.
+router.include_router(staff_router)
 
 
 @router.get("/login")

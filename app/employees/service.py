@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +23,20 @@ from app.employees.schemas import EmployeePatch, ImportMode
 # Fields an import row may change; empty cells in the file never overwrite stored values.
 IMPORTED_FIELDS = ("email", "first_name", "last_name", "department", "employee_number")
 
+PREVIEW_ROWS = 200  # people listed per kind of change in a dry run's table (the counts are all)
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    """One person an import adds, changes or deactivates, for the dry run's table."""
+
+    kind: Literal["create", "update", "deactivate"]
+    row: int | None  # the row in the file; None for people missing from it
+    name: str
+    email: str | None
+    department: str
+    fields: tuple[str, ...] = ()  # what an update changes
+
 
 @dataclass
 class ImportResult:
@@ -34,6 +48,7 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
     mode: ImportMode = "upsert"
+    planned: list[PlannedChange] = field(default_factory=list)  # at most PREVIEW_ROWS per kind
 
     @property
     def file_errors(self) -> list[RowError]:
@@ -149,7 +164,34 @@ def import_employees(
         unchanged=plan.unchanged,
         dry_run=dry_run,
         mode=mode,
+        planned=_planned(plan),
     )
+
+
+def _planned(plan: _Plan) -> list[PlannedChange]:
+    def name(first: str, last: str) -> str:
+        return f"{first} {last}".strip()
+
+    creates = [
+        PlannedChange("create", r.row, name(r.first_name, r.last_name), r.email, r.department or "")
+        for r in plan.creates[:PREVIEW_ROWS]
+    ]
+    updates = [
+        PlannedChange(
+            "update",
+            None,
+            name(changes.get("first_name", e.first_name), changes.get("last_name", e.last_name)),
+            changes.get("email", e.email),
+            changes.get("department", e.department),
+            tuple(LABELS.get(f, "återaktiveras") for f in sorted(changes) if f != "deactivated_at"),
+        )
+        for e, changes in plan.updates[:PREVIEW_ROWS]
+    ]
+    gone = [
+        PlannedChange("deactivate", None, name(e.first_name, e.last_name), e.email, e.department)
+        for e in plan.deactivations[:PREVIEW_ROWS]
+    ]
+    return creates + updates + gone
 
 
 def _plan(everyone: list[_Stored], rows: Sequence[EmployeeRow], mode: ImportMode) -> _Plan:
