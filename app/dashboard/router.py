@@ -18,6 +18,8 @@ from app.dashboard.auth import (
     clear_session_cookie,
     set_session_cookie,
 )
+from app.dashboard.campaign_actions import router as campaign_actions_router
+from app.dashboard.campaigns_forms import router as campaign_forms_router
 from app.dashboard.csrf import clear_presession_cookie, protect
 from app.dashboard.downloads import completion_download, learning_download
 from app.dashboard.responses import DashboardRoute, redirect, render
@@ -50,7 +52,8 @@ router = APIRouter(
 )
 # The areas that change something, each in its own module. Included first: their fixed paths
 # (e.g. /campaigns/new) must match before the paths with a parameter below.
-router.include_router(staff_router)
+for area in (staff_router, campaign_forms_router, campaign_actions_router):
+    router.include_router(area)
 
 
 @router.get("/login")
@@ -94,7 +97,8 @@ def logout() -> Response:
 
 @router.get("")
 def campaigns(user: DashboardUser, session: SessionDep, clock: ClockDep) -> Response:
-    return render("campaigns.html", user=user, rows=campaign_rows(session, clock.now()))
+    rows = campaign_rows(session, clock.now())
+    return render("campaigns.html", user=user, section="campaigns", rows=rows)
 
 
 def _not_found(user: DashboardUser) -> Response:
@@ -113,7 +117,7 @@ def campaign(
     if found is None:
         return _not_found(user)
     page = campaign_page(session, found, clock.now(), settings.report_min_group_size)
-    return render("campaign.html", user=user, page=page)
+    return render("campaign.html", user=user, section="campaigns", page=page)
 
 
 @router.get("/campaigns/{campaign_id}/download/completion.{fmt}")
