@@ -17,6 +17,7 @@ from app.campaigns.models import Campaign, CampaignStatus
 from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.errors import ProblemError
 from app.dashboard.auth import DashboardUser, EditorUser
+from app.dashboard.courses import PREVIEW_CSP
 from app.dashboard.csrf import protect
 from app.dashboard.forms import FieldErrors, Form, field_text, problem_text
 from app.dashboard.responses import DashboardRoute, redirect, render
@@ -29,11 +30,6 @@ from app.delivery.test_send import TestSendRefused, send_test
 from app.reports.figures import campaign_figures
 
 Action = Literal["start", "pause", "resume", "cancel"]
-# An e-mail's own styles are inline; nothing else may load, and nothing can run.
-PREVIEW_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; "
-    "base-uri 'none'; frame-ancestors 'none'"
-)
 NOTICES = {
     "testsend": "Provet är skickat. Titta i din inkorg.",
     "start": "Kampanjen är startad.",

@@ -11,6 +11,7 @@ from app.auth.service import authenticate
 from app.auth.throttle import auth_throttle
 from app.campaigns.models import Campaign
 from app.core.deps import ClockDep, SessionDep, SettingsDep, client_address
+from app.dashboard.admin import router as admin_router
 from app.dashboard.auth import (
     LOGIN_PATH,
     DashboardUser,
@@ -20,6 +21,7 @@ from app.dashboard.auth import (
 )
 from app.dashboard.campaign_actions import router as campaign_actions_router
 from app.dashboard.campaigns_forms import router as campaign_forms_router
+from app.dashboard.courses import router as courses_router
 from app.dashboard.csrf import clear_presession_cookie, protect
 from app.dashboard.downloads import completion_download, learning_download
 from app.dashboard.responses import DashboardRoute, redirect, render
@@ -52,7 +54,8 @@ router = APIRouter(
 )
 # The areas that change something, each in its own module. Included first: their fixed paths
 # (e.g. /campaigns/new) must match before the paths with a parameter below.
-for area in (staff_router, campaign_forms_router, campaign_actions_router):
+areas = (staff_router, campaign_forms_router, campaign_actions_router, courses_router, admin_router)
+for area in areas:
     router.include_router(area)
 
 

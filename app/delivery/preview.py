@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -47,17 +47,16 @@ def _lesson(session: Session, course_id: int, lesson_key: str | None) -> Version
     return VersionedLesson(row[0], row[1])
 
 
-def preview_content(
+def course_preview(
     session: Session,
     settings: Settings,
-    campaign: Campaign,
+    course: Course,
     lesson_key: str | None,
-    now: datetime,
+    sent_on: date,
     first_name: str,
-) -> tuple[Course, EmailContent]:
-    course = session.get(Course, campaign.course_id)
-    assert course is not None
-    item = _lesson(session, campaign.course_id, lesson_key)
+) -> tuple[VersionedLesson, EmailContent]:
+    """A lesson of a course as its e-mail would carry it, with links that lead nowhere."""
+    item = _lesson(session, course.id, lesson_key)
     links = Links(settings.base_url, PREVIEW_TOKEN)
     content = EmailContent(
         language=course.language,
@@ -68,8 +67,23 @@ def preview_content(
         questions=[question_content(item, links, is_review=False)],
         view_url=links.view(),
         unsubscribe_url=links.unsubscribe(),
-        sent_on=now.astimezone(ZoneInfo(campaign.timezone)).date(),
+        sent_on=sent_on,
     )
+    return item, content
+
+
+def preview_content(
+    session: Session,
+    settings: Settings,
+    campaign: Campaign,
+    lesson_key: str | None,
+    now: datetime,
+    first_name: str,
+) -> tuple[Course, EmailContent]:
+    course = session.get(Course, campaign.course_id)
+    assert course is not None
+    sent_on = now.astimezone(ZoneInfo(campaign.timezone)).date()
+    _, content = course_preview(session, settings, course, lesson_key, sent_on, first_name)
     return course, content
 
 

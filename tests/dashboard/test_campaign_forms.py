@@ -106,8 +106,9 @@ def test_create_plan_preview_test_send_start_pause(
     assert re.search(r"tis 6 jan kl.\xa008.00</th>\s*<td>Lektion 1: ", page)
     assert "9 personer" in page and "bara repetitionsfrågor" in page
     preview = client.get(f"/dashboard/campaigns/{campaign.id}/preview?lesson=rad-02")
-    assert preview.status_code == 200 and "style-src 'unsafe-inline'" in (
-        preview.headers["content-security-policy"]
+    assert (
+        preview.status_code == 200
+        and "style-src 'unsafe-inline'" in (preview.headers["content-security-policy"])
     )
     sent = post(
         client,
@@ -150,7 +151,11 @@ def test_edit_keeps_the_course_and_audits_the_fields(client: TestClient, runtime
     changed = {**FORM, "name": "Radikalisering ht", "departments": [], "weekdays": ["wed"]}
     assert post(client, edit, changed, edit).status_code == 303
     (campaign,) = campaigns(runtime)
-    assert (campaign.name, campaign.departments, campaign.weekdays) == ("Radikalisering ht", [], [2])
+    assert (campaign.name, campaign.departments, campaign.weekdays) == (
+        "Radikalisering ht",
+        [],
+        [2],
+    )
 
 
 def test_a_paused_campaign_says_why_and_what_to_do(client: TestClient, runtime: Runtime) -> None:
