@@ -88,7 +88,7 @@ def create_key(user: AdminUser, session: SessionDep, clock: ClockDep, form: Form
     name = field_text(str(form.get("name", "")))[:200]
     role = field_text(str(form.get("role", "")))
     try:
-        body = ApiKeyCreate(name=name, role=role)  # type: ignore[arg-type]
+        body = ApiKeyCreate.model_validate({"name": name, "role": role})
     except ValidationError as exc:
         errors: FieldErrors = {}
         for error in exc.errors():

@@ -18,7 +18,7 @@ from app.dashboard.responses import DashboardRoute, redirect, render
 from app.dashboard.views.staff import MODES, dry_run, error_rows, person_row, staff_list, when
 from app.employees.importer import MAX_FILE_BYTES, UnsupportedFileError, parse_file
 from app.employees.models import Employee
-from app.employees.schemas import EmployeeExport
+from app.employees.schemas import EmployeeExport, ImportMode
 from app.employees.service import deactivate_employee, import_employees, import_parsed
 from app.privacy.service import erase_employee, export_employee
 
@@ -41,6 +41,10 @@ router = APIRouter(
     include_in_schema=False,
     dependencies=[Depends(protect)],
 )
+
+
+def _mode(text: str) -> ImportMode:
+    return "sync" if text == "sync" else "upsert"
 
 
 @router.get("")
@@ -84,8 +88,7 @@ def _upload_refused(user: EditorUser, session: Session, message: str, mode: str)
 def upload(
     user: EditorUser, session: SessionDep, settings: SettingsDep, clock: ClockDep, form: Form
 ) -> Response:
-    mode = field_text(str(form.get("mode", "upsert")))
-    mode = mode if mode in MODES else "upsert"
+    mode = _mode(field_text(str(form.get("mode", ""))))
     file = form.get("file")
     if file is None or isinstance(file, str) or not file.filename:
         return _upload_refused(user, session, NO_FILE, mode)
@@ -98,7 +101,7 @@ def upload(
         return _upload_refused(user, session, str(exc), mode)
     now = clock.now()
     # The dry run as the API makes it (audited as one); a file with errors changes nothing.
-    result = import_parsed(session, parsed, mode=mode, dry_run=True, now=now, actor=user)  # type: ignore[arg-type]
+    result = import_parsed(session, parsed, mode=mode, dry_run=True, now=now, actor=user)
     if result.errors:
         session.rollback()
         rows, more = error_rows(result.errors)
@@ -134,9 +137,9 @@ def review(
     result = import_employees(
         session,
         parsed.rows,
-        mode=upload_.mode,
+        mode=_mode(upload_.mode),
         dry_run=True,
-        now=clock.now(),  # type: ignore[arg-type]
+        now=clock.now(),
     )
     result.warnings = parsed.warnings + result.warnings
     if parsed.errors or result.errors:
@@ -174,8 +177,8 @@ def confirm(
     if upload_ is None:
         return _gone(user)
     parsed = parse_file(upload_.data, upload_.filename)
-    mode = upload_.mode
-    result = import_parsed(session, parsed, mode=mode, dry_run=False, now=clock.now(), actor=user)  # type: ignore[arg-type]
+    mode = _mode(upload_.mode)
+    result = import_parsed(session, parsed, mode=mode, dry_run=False, now=clock.now(), actor=user)
     if result.errors:  # the staff list changed since the dry run: show the new one
         session.rollback()
         return redirect(f"{HOME}/import/{token}")
