@@ -92,12 +92,12 @@ def test_sign_in_read_a_campaign_and_download_the_csv(
         expect(page.get_by_text("Inloggad som")).to_be_visible()
         assert (
             page.get_by_role("row", name=re.compile(CAMPAIGN["name"]))
-            .get_by_text("Pågår")
+            .get_by_role("cell", name="Pågår")
             .is_visible()
         )
         assert (
             page.get_by_role("row", name=re.compile(draft["name"]))
-            .get_by_text("Utkast")
+            .get_by_role("cell", name="Utkast")
             .is_visible()
         )
         check_page(page, "dashboard-campaigns", problems)
