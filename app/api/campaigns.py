@@ -12,7 +12,6 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from app.auth.audit import record_audit
 from app.auth.deps import EditorKey, ReaderKey
 from app.auth.models import ApiKey
 from app.campaigns import service
@@ -30,12 +29,10 @@ from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.errors import ProblemError
 from app.core.i18n import Text
 from app.delivery.addresses import AddressError
-from app.delivery.compose import Outgoing
 from app.delivery.forecasting import DEFAULT_WEEKS, ForecastOut, campaign_forecast
 from app.delivery.lifecycle import change_status
-from app.delivery.preview import preview_html, test_message
-from app.delivery.transport import make_transport
-from app.outbox.results import Outcome
+from app.delivery.preview import preview_html
+from app.delivery.test_send import TestSendRefused, send_test
 from app.reports.figures import status_counts
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -159,35 +156,29 @@ async def test_send(
     """Send one lesson e-mail to an address now, to check how it looks in a real inbox."""
     campaign = service.get_campaign(session, campaign_id)
     try:
-        data, mid = test_message(
+        sent = await send_test(
             session, settings, campaign, body.lesson, str(body.email), clock.now()
         )
     except AddressError as exc:
         error = {"field": "email", "message": str(exc)}
         title = Text("Adressen går inte att använda", "Unusable address")
         raise ProblemError(422, title, str(exc), errors=[error]) from None
-    # The same transport as the dispatcher: same TLS, CA file, AUTH and error reading.
-    transport = make_transport(settings, concurrency=1)
-    try:
-        result = await transport.send(Outgoing(0, str(body.email), data, mid))
-    finally:
-        await transport.close()
-    if result.outcome is not Outcome.sent:
+    except TestSendRefused as exc:
         title = (
             # not tried: e.g. it needs SMTPUTF8, the relay lacks it
             Text(
                 "E-postservern kan inte ta emot adressen", "The mail relay cannot take this address"
             )
-            if result.reason == "address"
+            if exc.address
             else Text(
                 "E-postservern tog inte emot meddelandet",
                 "The mail relay did not accept the message",
             )
         )
-        raise ProblemError(502, title, f"{settings.smtp.label}: {result.error}")
+        raise ProblemError(502, title, f"{exc.relay}: {exc.error}") from None
     # The lesson, never the address it went to.
     _audit(session, key, "test_send", campaign.id, clock, rows=1, detail={"lesson": body.lesson})
-    return TestSendOut(sent_to=str(body.email), message_id=mid)
+    return TestSendOut(sent_to=str(body.email), message_id=sent.message_id)
 
 
 def _with_warnings(
@@ -212,12 +203,4 @@ def _audit(
     rows: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    record_audit(
-        session,
-        actor=key,
-        action=f"campaigns.{action}",
-        now=clock.now(),
-        target=f"campaign {campaign_id}",
-        rows=rows,
-        detail=detail,
-    )
+    service.audit_change(session, key, action, campaign_id, clock.now(), rows=rows, detail=detail)

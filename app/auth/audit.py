@@ -50,9 +50,20 @@ def record_audit(
 
 
 def list_audit(
-    session: Session, *, action: str | None = None, limit: int = 100, offset: int = 0
+    session: Session,
+    *,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> list[AuditEntry]:
+    """Newest first; `action` is a prefix, `since` inclusive and `until` exclusive."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
     if action:
         query = query.where(AuditEntry.action.startswith(action, autoescape=True))
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
     return list(session.scalars(query))

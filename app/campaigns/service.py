@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, literal, select
 from sqlalchemy.orm import Session
 
+from app.auth.audit import record_audit
+from app.auth.models import ApiKey
 from app.campaigns.models import Campaign, CampaignStatus, Enrollment, EnrollmentStatus
 from app.campaigns.schedule import Schedule, parse_weekdays, weekday_names
 from app.campaigns.schemas import (
@@ -324,3 +326,26 @@ def to_out(
         "counts": counts,
     }
     return CampaignOut(**data)
+
+
+def audit_change(
+    session: Session,
+    actor: ApiKey,
+    action: str,
+    campaign_id: int,
+    now: datetime,
+    *,
+    rows: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """The audit entry of a change made through the API or the dashboard: campaigns.<action>.
+    `detail` holds ids and field names, never addresses."""
+    record_audit(
+        session,
+        actor=actor,
+        action=f"campaigns.{action}",
+        now=now,
+        target=f"campaign {campaign_id}",
+        rows=rows,
+        detail=detail,
+    )

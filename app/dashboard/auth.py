@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -17,7 +18,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from app.auth.models import ApiKey
+from app.auth.models import ApiKey, Role
 from app.core.config import Settings
 from app.core.deps import ClockDep, SessionDep, SettingsDep
 
@@ -27,6 +28,10 @@ LOGIN_PATH = "/dashboard/login"
 # A working day: long enough for a meeting, short enough that a forgotten session ends.
 SESSION_LIFETIME = timedelta(hours=8)
 _PURPOSE = b"nanolearn-dashboard-session:"
+
+
+class RoleRefused(Exception):
+    """Raised when the signed-in key's role may not do this; answered with a Swedish 403 page."""
 
 
 class LoginRequired(Exception):
@@ -100,3 +105,29 @@ def current_user(
 
 DashboardUser = Annotated[ApiKey, Depends(current_user)]
 MaybeUser = Annotated[ApiKey | None, Depends(optional_user)]
+
+
+def dashboard_role(*roles: Role) -> Callable[[ApiKey], ApiKey]:
+    """A signed-in user whose key has one of `roles`; others get the 403 page (RoleRefused)."""
+    allowed = frozenset(roles)
+
+    def check(user: Annotated[ApiKey, Depends(current_user)]) -> ApiKey:
+        if user.role not in allowed:
+            raise RoleRefused(user.role)
+        return user
+
+    check.dashboard_roles = allowed  # type: ignore[attr-defined]  # read by the route-role test
+    return check
+
+
+EditorUser = Annotated[ApiKey, Depends(dashboard_role(Role.admin, Role.editor))]
+AdminUser = Annotated[ApiKey, Depends(dashboard_role(Role.admin))]
+
+
+def can_edit(user: ApiKey | None) -> bool:
+    """May change employees and campaigns (what EditorUser allows); for templates."""
+    return user is not None and user.role in (Role.admin, Role.editor)
+
+
+def is_admin(user: ApiKey | None) -> bool:
+    return user is not None and user.role == Role.admin

@@ -15,7 +15,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from app.core.headers import SECURITY_HEADERS
 from app.core.templates import TEMPLATES_DIR
-from app.dashboard.auth import LOGIN_PATH, LoginRequired, clear_session_cookie
+from app.dashboard.auth import (
+    LOGIN_PATH,
+    LoginRequired,
+    RoleRefused,
+    can_edit,
+    clear_session_cookie,
+    is_admin,
+)
 from app.dashboard.csrf import FORM_STATE, FormRefused, FormState, csrf_field, set_presession_cookie
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -31,6 +38,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.globals["csrf_field"] = csrf_field
+    environment.globals["can_edit"] = can_edit
+    environment.globals["is_admin"] = is_admin
     return environment
 
 
@@ -66,11 +75,15 @@ class DashboardRoute(APIRoute):
                 response = login_redirect(exc.clear_cookie)
             except FormRefused:
                 response = render("refused.html", status=403, user=None)
+            except RoleRefused:
+                response = render("forbidden.html", status=403, user=None)
             finally:
                 FORM_STATE.reset(reset)
             if state.made is not None:  # the page has a sign-in form: its token needs the cookie
                 set_presession_cookie(response, settings, state.made)
-            response.headers.update(SECURITY_HEADERS)
+            for name, value in SECURITY_HEADERS.items():
+                # A page may bring a stricter or different policy of its own (e-mail previews).
+                response.headers.setdefault(name, value)
             return response
 
         return route

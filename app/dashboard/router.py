@@ -11,6 +11,7 @@ from app.auth.service import authenticate
 from app.auth.throttle import auth_throttle
 from app.campaigns.models import Campaign
 from app.core.deps import ClockDep, SessionDep, SettingsDep, client_address
+from app.dashboard.admin import router as admin_router
 from app.dashboard.auth import (
     LOGIN_PATH,
     DashboardUser,
@@ -18,9 +19,13 @@ from app.dashboard.auth import (
     clear_session_cookie,
     set_session_cookie,
 )
+from app.dashboard.campaign_actions import router as campaign_actions_router
+from app.dashboard.campaigns_forms import router as campaign_forms_router
+from app.dashboard.courses import router as courses_router
 from app.dashboard.csrf import clear_presession_cookie, protect
 from app.dashboard.downloads import completion_download, learning_download
 from app.dashboard.responses import DashboardRoute, redirect, render
+from app.dashboard.staff import router as staff_router
 from app.dashboard.views.campaign import campaign_page
 from app.dashboard.views.campaigns import campaign_rows
 from app.reports.export import ExportFormat
@@ -47,6 +52,11 @@ router = APIRouter(
     include_in_schema=False,
     dependencies=[Depends(protect)],
 )
+# The areas that change something, each in its own module. Included first: their fixed paths
+# (e.g. /campaigns/new) must match before the paths with a parameter below.
+areas = (staff_router, campaign_forms_router, campaign_actions_router, courses_router, admin_router)
+for area in areas:
+    router.include_router(area)
 
 
 @router.get("/login")
@@ -90,7 +100,8 @@ def logout() -> Response:
 
 @router.get("")
 def campaigns(user: DashboardUser, session: SessionDep, clock: ClockDep) -> Response:
-    return render("campaigns.html", user=user, rows=campaign_rows(session, clock.now()))
+    rows = campaign_rows(session, clock.now())
+    return render("campaigns.html", user=user, section="campaigns", rows=rows)
 
 
 def _not_found(user: DashboardUser) -> Response:
@@ -109,7 +120,7 @@ def campaign(
     if found is None:
         return _not_found(user)
     page = campaign_page(session, found, clock.now(), settings.report_min_group_size)
-    return render("campaign.html", user=user, page=page)
+    return render("campaign.html", user=user, section="campaigns", page=page)
 
 
 @router.get("/campaigns/{campaign_id}/download/completion.{fmt}")

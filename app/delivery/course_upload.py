@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, CampaignStatus, Enrollment, EnrollmentStatus
 from app.core.links import Links
+from app.delivery.preview import INACTIVE_TOKEN
 from app.delivery.render import EmailContent, render_email
 from app.lessons.content import VersionedLesson, lesson_content, question_content
 from app.lessons.course_files import CourseFile
@@ -95,9 +96,6 @@ def import_course(
     if not dry_run:
         publish(session, plan, now)
     return plan
-
-
-INACTIVE_TOKEN = "preview"  # not a valid signature: every link of an unpublished preview is a 404
 
 
 @dataclass(frozen=True)

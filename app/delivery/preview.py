@@ -5,7 +5,7 @@ that says this was a test, and record nothing."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -21,6 +21,8 @@ from app.delivery.mime import build_message_bytes
 from app.delivery.render import EmailContent, render_email
 from app.lessons.content import VersionedLesson, lesson_content, question_content
 from app.lessons.models import Course, Lesson, LessonVersion
+
+INACTIVE_TOKEN = "preview"  # not a valid signature: every link of such a preview is a 404
 
 
 def _lesson(session: Session, course_id: int, lesson_key: str | None) -> VersionedLesson:
@@ -57,6 +59,38 @@ def _lesson(session: Session, course_id: int, lesson_key: str | None) -> Version
     return VersionedLesson(row[0], row[1])
 
 
+def course_preview(
+    session: Session,
+    settings: Settings,
+    course: Course,
+    lesson_key: str | None,
+    sent_on: date,
+    first_name: str,
+    *,
+    links: Links | None = None,
+    local_help: str = "",
+    test: bool = False,
+) -> tuple[VersionedLesson, EmailContent]:
+    """A lesson of a course as its e-mail would carry it. Without `links` they lead nowhere
+    (a course seen outside any campaign)."""
+    item = _lesson(session, course.id, lesson_key)
+    links = links or Links(settings.base_url, INACTIVE_TOKEN)
+    content = EmailContent(
+        language=course.language,
+        course_title=course.title,
+        help_md=course.help_text,
+        first_name=first_name,
+        lesson=lesson_content(item),
+        questions=[question_content(item, links, is_review=False)],
+        view_url=links.view(),
+        unsubscribe_url=links.unsubscribe(),
+        sent_on=sent_on,
+        local_help_md=local_help,
+        test=test,
+    )
+    return item, content
+
+
 def preview_content(
     session: Session,
     settings: Settings,
@@ -67,21 +101,18 @@ def preview_content(
     *,
     test: bool = False,
 ) -> tuple[Course, EmailContent]:
+    """A campaign's lesson e-mail; its links open a page that says it is a test."""
     course = session.get(Course, campaign.course_id)
     assert course is not None
-    item = _lesson(session, campaign.course_id, lesson_key)
-    links = Links.for_test(settings.base_url, settings.secret(), campaign.id)
-    content = EmailContent(
-        language=course.language,
-        course_title=course.title,
-        help_md=course.help_text,
-        first_name=first_name,
-        lesson=lesson_content(item),
-        questions=[question_content(item, links, is_review=False)],
-        view_url=links.view(),
-        unsubscribe_url=links.unsubscribe(),
-        sent_on=now.astimezone(ZoneInfo(campaign.timezone)).date(),
-        local_help_md=campaign.local_help,
+    _, content = course_preview(
+        session,
+        settings,
+        course,
+        lesson_key,
+        now.astimezone(ZoneInfo(campaign.timezone)).date(),
+        first_name,
+        links=Links.for_test(settings.base_url, settings.secret(), campaign.id),
+        local_help=campaign.local_help,
         test=test,
     )
     return course, content

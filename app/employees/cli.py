@@ -19,7 +19,7 @@ from app.core.runtime import Runtime
 from app.core.uploads import number
 from app.employees.importer import MAX_FILE_BYTES, ParsedFile, UnsupportedFileError, parse_file
 from app.employees.schemas import ImportMode
-from app.employees.service import ImportResult, import_parsed
+from app.employees.staff_import import ImportResult, import_parsed
 
 app = typer.Typer(no_args_is_help=True)
 

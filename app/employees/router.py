@@ -20,6 +20,7 @@ from app.employees.schemas import (
     ImportMode,
     ImportResultOut,
 )
+from app.employees.staff_import import import_parsed
 
 router = APIRouter(tags=["employees"])
 
@@ -65,9 +66,7 @@ def import_employees(
         parsed = parse_file(data, file.filename or "", limits=settings.upload_limits)
     except UnsupportedFileError as exc:
         raise ProblemError(415, "Filtypen stöds inte", str(exc)) from None
-    result = service.import_parsed(
-        session, parsed, mode=mode, dry_run=dry_run, now=clock.now(), actor=key
-    )
+    result = import_parsed(session, parsed, mode=mode, dry_run=dry_run, now=clock.now(), actor=key)
     if result.errors:
         raise ProblemError(
             422,

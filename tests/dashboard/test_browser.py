@@ -91,10 +91,14 @@ def test_sign_in_read_a_campaign_and_download_the_csv(
         expect(page).to_have_url(f"{base}/dashboard")
         expect(page.get_by_text("Inloggad som")).to_be_visible()
         expect(
-            page.get_by_role("row", name=re.compile(CAMPAIGN["name"])).get_by_text("Pågår")
+            page.get_by_role("row", name=re.compile(CAMPAIGN["name"])).get_by_role(
+                "cell", name="Pågår"
+            )
         ).to_be_visible()
         expect(
-            page.get_by_role("row", name=re.compile(draft["name"])).get_by_text("Utkast")
+            page.get_by_role("row", name=re.compile(draft["name"])).get_by_role(
+                "cell", name="Utkast"
+            )
         ).to_be_visible()
         check_page(page, "dashboard-campaigns", problems)
 

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.auth.models import Role
 from app.core.runtime import Runtime
 from app.dashboard.auth import COOKIE
 from app.dashboard.csrf import PRE_COOKIE
@@ -162,3 +163,85 @@ def test_the_sign_in_forms_token_does_not_sign_anyone_out(
         signed_in.cookies.set(PRE_COOKIE, stranger.cookies[PRE_COOKIE], path="/dashboard")
     response = signed_in.post("/dashboard/logout", data={"csrf_token": pre})
     assert_refused(response)
+
+
+# Every form that changes something, with fields that would work with the right token.
+def _changing_forms(runtime: Runtime, client: TestClient) -> list[tuple[str, dict[str, str]]]:
+    from sqlalchemy import select
+
+    from app.auth.models import ApiKey
+    from app.campaigns.models import Campaign
+    from app.employees.models import Employee
+    from tests.dashboard.test_campaign_forms import FORM, post, ready
+
+    ready(client, runtime, Role.admin)
+    post(client, "/dashboard/campaigns/new", FORM, "/dashboard/campaigns/new")
+    with runtime.session_factory() as session:
+        campaign = session.scalars(select(Campaign)).one().id
+        person = session.scalars(select(Employee.id)).first()
+        prefix = session.scalars(select(ApiKey.prefix)).first()
+    token = form_token(client, "/dashboard/staff")
+    review = client.post(
+        "/dashboard/staff/upload",
+        data={"csrf_token": token, "mode": "sync"},
+        files={"file": ("p.csv", b"E-post;Namn\nx@kommun.example;X Y\n", "text/csv")},
+        follow_redirects=False,
+    ).headers["location"]
+    fields = {k: v for k, v in FORM.items() if isinstance(v, str)}
+    return [
+        ("/dashboard/campaigns/new", {**fields, "name": "Förfalskad"}),
+        (f"/dashboard/campaigns/{campaign}/edit", {**fields, "name": "Förfalskad"}),
+        (f"/dashboard/campaigns/{campaign}/test-send", {"email": "x@kommun.example"}),
+        (f"/dashboard/campaigns/{campaign}/status/start", {}),
+        (f"/dashboard/campaigns/{campaign}/status/cancel", {}),
+        (review, {}),
+        (f"/dashboard/staff/{person}/deactivate", {}),
+        (f"/dashboard/staff/{person}/erase", {}),
+        ("/dashboard/keys", {"name": "Förfalskad", "role": "admin"}),
+        (f"/dashboard/keys/{prefix}/revoke", {}),
+    ]
+
+
+def _state(runtime: Runtime) -> list[object]:
+    from sqlalchemy import select
+
+    from app.auth.models import ApiKey, AuditEntry
+    from app.campaigns.models import Campaign
+    from app.employees.models import Employee
+
+    with runtime.session_factory() as session:
+        return [
+            session.scalars(select(AuditEntry.id)).all(),
+            [(c.name, c.status) for c in session.scalars(select(Campaign))],
+            [(e.active, e.erased_at) for e in session.scalars(select(Employee))],
+            [(k.name, k.revoked_at) for k in session.scalars(select(ApiKey))],
+        ]
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda token: ({}, {}),
+        lambda token: ({"csrf_token": token[:-2] + "AA"}, {}),
+        lambda token: ({"csrf_token": token}, {"Origin": "https://evil.example"}),
+    ],
+    ids=["missing", "wrong", "foreign-origin"],
+)
+def test_every_changing_form_refuses_a_forged_post_and_changes_nothing(
+    client: TestClient, runtime: Runtime, smtp_sink: object, forge: Callable[[str], object]
+) -> None:
+    forms = [("/dashboard/staff/upload", {"mode": "sync"}), *_changing_forms(runtime, client)]
+    token = form_token(client, "/dashboard")
+    before = _state(runtime)
+    for path, fields in forms:
+        extra, headers = forge(token)  # type: ignore[misc]
+        response = client.post(
+            path,
+            data={**fields, **extra},
+            files={"file": ("p.csv", b"E-post\nx@kommun.example\n")} if "upload" in path else None,
+            headers=headers,
+            follow_redirects=False,
+        )
+        assert_refused(response)
+    assert _state(runtime) == before
+    assert client.get("/dashboard", follow_redirects=False).status_code == 200  # still in

@@ -58,7 +58,7 @@ def make_campaign(
     from app.campaigns.service import create_campaign, transition
     from app.core.runtime import Runtime
     from app.employees.importer import EmployeeRow
-    from app.employees.service import import_employees
+    from app.employees.staff_import import import_employees
     from app.lessons.service import sync_from_settings
 
     assert isinstance(runtime, Runtime)

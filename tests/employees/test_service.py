@@ -13,14 +13,8 @@ from app.core.errors import ProblemError
 from app.employees.importer import EmployeeRow, parse_file
 from app.employees.models import Employee
 from app.employees.schemas import EmployeePatch, ImportMode
-from app.employees.service import (
-    ImportResult,
-    get_employee,
-    import_employees,
-    import_parsed,
-    list_employees,
-    update_employee,
-)
+from app.employees.service import get_employee, list_employees, update_employee
+from app.employees.staff_import import ImportResult, import_employees, import_parsed
 from tests.employees.files import HEADER_SV, make_csv, staff
 
 
