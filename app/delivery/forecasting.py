@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -86,11 +87,7 @@ def _lessons_had(session: Session, campaign: Campaign) -> Counter[int]:
     if campaign.departments:
         newcomers = newcomers.where(Employee.department.in_(campaign.departments))
     counts = Counter({0: int(session.scalar(newcomers) or 0)})
-    had = (
-        select(func.count(Delivery.lesson_id))
-        .where(Delivery.enrollment_id == Enrollment.id)
-        .scalar_subquery()
-    )
+    had = _had_subquery()
     rows = session.execute(
         select(had, func.count(Enrollment.id))
         .select_from(Enrollment)
@@ -107,13 +104,18 @@ def _lessons_had(session: Session, campaign: Campaign) -> Counter[int]:
     return +counts  # without zero counts
 
 
-def _review_due(session: Session, campaign: Campaign) -> list[tuple[int, datetime]]:
-    """(lessons had, first due review) for each active person with review questions."""
-    had = (
+def _had_subquery() -> Any:
+    """Per enrollment (correlated): how many lesson e-mails the person already has."""
+    return (
         select(func.count(Delivery.lesson_id))
         .where(Delivery.enrollment_id == Enrollment.id)
         .scalar_subquery()
     )
+
+
+def _review_due(session: Session, campaign: Campaign) -> list[tuple[int, datetime]]:
+    """(lessons had, first due review) for each active person with review questions."""
+    had = _had_subquery()
     rows = session.execute(
         select(had, func.min(ReviewCard.due))
         .select_from(Enrollment)
