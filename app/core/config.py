@@ -77,6 +77,47 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     )
 
 
+@dataclass(frozen=True)
+class ImapTarget:
+    host: str
+    port: int
+    username: str
+    password: str | None  # None with auth=xoauth2: an access token is asked for at each login
+    folder: str
+    xoauth2: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def parse_imap_url(url: str) -> ImapTarget:
+    """imaps://user:password@host:993/INBOX, or imaps://user@host/INBOX?auth=xoauth2."""
+    parts = urlsplit(url)
+    if parts.scheme != "imaps":
+        raise ValueError("BOUNCE_IMAP_URL must start with imaps:// (IMAP over TLS)")
+    if not parts.hostname or not parts.username:
+        raise ValueError("BOUNCE_IMAP_URL needs a user and a host (imaps://user:pass@host/INBOX)")
+    try:
+        port = parts.port or 993
+    except ValueError as exc:
+        raise ValueError(f"BOUNCE_IMAP_URL has an invalid port: {exc}") from None
+    query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
+    if set(query) - {"auth"} or query.get("auth", "password") not in ("password", "xoauth2"):
+        raise ValueError("BOUNCE_IMAP_URL knows one option: auth=password or auth=xoauth2")
+    xoauth2 = query.get("auth") == "xoauth2"
+    if not xoauth2 and not parts.password:
+        raise ValueError("BOUNCE_IMAP_URL has no password (or add ?auth=xoauth2)")
+    return ImapTarget(
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username),
+        password=unquote(parts.password) if parts.password else None,
+        folder=unquote(parts.path.strip("/")) or "INBOX",
+        xoauth2=xoauth2,
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NANOLEARN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -156,6 +197,26 @@ class Settings(BaseSettings):
     # The account homePage of every xAPI actor, and the base of activity ids; empty: BASE_URL.
     xapi_home_page: str = Field(default="", pattern=r"^(https?://\S+)?$")
 
+    # Bounces (README, "Bounces"). BOUNCE_ADDRESS (e.g. bounces@utskick.kommun.se) turns on a
+    # signed envelope sender per e-mail, bounces+<delivery tag>@…; without it bounces are matched
+    # by the Message-ID they quote. They are read from an IMAP mailbox (imaps://user:pass@host
+    # /folder) polled every BOUNCE_IMAP_INTERVAL_SECONDS, or received by an SMTP listener on
+    # BOUNCE_SMTP_LISTEN (host:port) for deployments that point an MX at Nanolearn.
+    bounce_address: str = Field(default="", pattern=r"^([^@\s+]+@[^@\s]+)?$")
+    bounce_imap_url: str = ""
+    bounce_imap_done_folder: str = Field(default="Nanolearn", min_length=1, max_length=200)
+    bounce_imap_interval_seconds: float = Field(default=300.0, gt=0)
+    bounce_imap_ca_file: Path | None = None  # CA bundle for a mailbox with an internal certificate
+    bounce_smtp_listen: str = Field(default="", pattern=r"^(\S+:\d{1,5})?$")
+    # A person is marked undeliverable after one hard bounce or this many soft ones.
+    bounce_soft_limit: int = Field(default=3, ge=1, le=100)
+    bounce_max_kb: int = Field(default=1024, ge=16, le=50_000)  # larger messages are refused
+
+    # DKIM signing, for a relay that does not sign: all three, or none.
+    dkim_selector: str = ""
+    dkim_domain: str = ""
+    dkim_key_file: Path | None = None
+
     _base_url_is_default: bool = PrivateAttr(default=False)
     # Uploads (staff lists): at most this many rows under the header, and at most this many MB
     # unpacked from an .xlsx (a ZIP) — the 20 MB upload limit counts packed bytes only.
@@ -177,6 +238,20 @@ class Settings(BaseSettings):
         if value:
             parse_smtp_url(value)
         return value
+
+    @field_validator("bounce_imap_url")
+    @classmethod
+    def _valid_imap_url(cls, value: str) -> str:
+        if value:
+            parse_imap_url(value)
+        return value
+
+    @model_validator(mode="after")
+    def _dkim_complete(self) -> Settings:
+        given = [bool(self.dkim_selector), bool(self.dkim_domain), self.dkim_key_file is not None]
+        if any(given) and not all(given):
+            raise ValueError("DKIM needs all of DKIM_SELECTOR, DKIM_DOMAIN and DKIM_KEY_FILE")
+        return self
 
     @field_validator("base_url")
     @classmethod
@@ -219,6 +294,10 @@ class Settings(BaseSettings):
     @property
     def smtp(self) -> SmtpTarget:
         return parse_smtp_url(self.smtp_url)
+
+    @property
+    def bounce_imap(self) -> ImapTarget | None:
+        return parse_imap_url(self.bounce_imap_url) if self.bounce_imap_url else None
 
     @property
     def dev_mail_url(self) -> str:

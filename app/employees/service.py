@@ -16,6 +16,7 @@ from app.auth.audit import record_audit
 from app.auth.models import ApiKey
 from app.core.errors import ProblemError
 from app.core.uploads import MAX_LISTED, number
+from app.employees.deliverability import clear_mark, clear_marks
 from app.employees.importer import HEADER_FIELD, LABELS, EmployeeRow, ParsedFile, RowError
 from app.employees.models import Employee
 from app.employees.people import audit_target, person_or_problem
@@ -248,6 +249,7 @@ def _apply(session: Session, plan: _Plan, everyone: list[_Stored], now: datetime
     for start in range(0, len(plan.creates), WRITE_BATCH):
         batch_rows = plan.creates[start : start + WRITE_BATCH]
         session.execute(insert(Employee), [_new_employee(row, now) for row in batch_rows])
+    clear_marks(session, [e.id for e, changes in plan.updates if "email" in changes])
 
 
 def _stored_values(employee: _Stored) -> dict[str, Any]:
@@ -353,6 +355,8 @@ def update_employee(
         employee.deactivated_at = None if changes["active"] else now
     for name, value in changes.items():
         setattr(employee, name, value)
+    if "email" in changes:
+        clear_mark(employee)  # a corrected address starts with no bounces
     employee.updated_at = now
     try:
         session.flush()
