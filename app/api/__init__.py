@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from app.api.campaigns import router as campaigns
+from app.api.undeliverable import router as undeliverable
 from app.auth.audit_router import router as audit
 from app.auth.router import router as api_keys
 from app.core.errors import problem_responses
@@ -19,7 +20,19 @@ from app.reports.learning_router import router as learning
 from app.reports.router import router as reports
 from app.xapi.router import router as xapi
 
-ROUTERS = (employees, privacy, lessons, campaigns, learning, reports, xapi, api_keys, audit)
+# undeliverable before employees: /employees/undeliverable is no /employees/{id}.
+ROUTERS = (
+    undeliverable,
+    employees,
+    privacy,
+    lessons,
+    campaigns,
+    learning,
+    reports,
+    xapi,
+    api_keys,
+    audit,
+)
 
 
 def include_api(app: FastAPI) -> None:
