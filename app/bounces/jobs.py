@@ -7,6 +7,8 @@ import asyncio
 import logging
 
 from app.bounces.imap import Mailbox, MailboxError, PollReport, TokenProvider
+
+__all__ = ["MailboxError", "jobs", "mailbox", "poll_once"]
 from app.bounces.service import handle_message
 from app.core.jobs import Job
 from app.core.locks import BOUNCE_LOCK_KEY, job_lock

@@ -38,6 +38,8 @@ SWEDISH_HEADERS = [
     "Avanmäld",
     "Avanmäld datum",
     "Genomfört (%)",
+    "Studsade",
+    "Studsorsak",
 ]
 
 
@@ -46,7 +48,8 @@ def _expected_cells(with_date: object) -> list[list[object]]:
     cells = []
     for name, email, dept, number, *counts, opted_out, pct in EXPECTED:
         when = with_date if opted_out else None
-        cells.append([name, email, dept, number, *counts, "Ja" if opted_out else "Nej", when, pct])
+        opted = "Ja" if opted_out else "Nej"
+        cells.append([name, email, dept, number, *counts, opted, when, pct, 0, None])
     return cells
 
 
@@ -106,7 +109,7 @@ def test_csv_guards_every_text_cell() -> None:
     text = b"".join(csv_chunks(EMPLOYEE, [evil], STOCKHOLM)).decode("utf-8-sig")
     [_, cells] = list(csv.reader(io.StringIO(text, newline="")))
     assert cells[:4] == ["'=1+2", "'@x", "'+Ekonomi", "'-7"]
-    assert cells[4:] == ["1", "1", "1", "1", "Nej", "", "25"]
+    assert cells[4:] == ["1", "1", "1", "1", "Nej", "", "25", "0", ""]
 
 
 def test_csv_is_streamed_in_chunks() -> None:
@@ -172,6 +175,8 @@ def test_json_shape(session: Session, scenario: Scenario) -> None:
         "opted_out": True,
         "opted_out_at": "2026-01-20T23:30:00Z",
         "completion_pct": 25,
+        "bounced": 0,
+        "bounce_reason": "",
     }
 
 
