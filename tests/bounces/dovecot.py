@@ -57,9 +57,11 @@ class Dovecot:
 
     def start(self) -> Dovecot:
         subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-            + ["-keyout", str(self.root / "key.pem"), "-out", str(self.cert)]
-            + ["-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"],
+            [
+                *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+                *("-keyout", str(self.root / "key.pem"), "-out", str(self.cert)),
+                *("-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"),
+            ],
             check=True,
             capture_output=True,
         )
