@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import email
 import email.header
+import logging
 import re
 from dataclasses import dataclass, replace
 from email.message import Message
@@ -25,6 +26,11 @@ from email.utils import getaddresses
 from enum import StrEnum
 
 from flufl.bounce import all_failures
+
+log = logging.getLogger(__name__)
+# flufl.bounce logs every detector it runs (INFO) and a detector's crash with its traceback
+# (ERROR); neither helps an operator, and the crash is handled below.
+logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
 MAX_TEXT = 64 * 1024  # characters of a text part searched for a status code
 MAX_PARTS = 200
@@ -144,7 +150,11 @@ def _dsn(parts: list[Message]) -> Report | None:
 
 
 def _non_standard(msg: Message, parts: list[Message]) -> Report | None:
-    temporary, permanent = all_failures(msg)
+    try:
+        temporary, permanent = all_failures(msg)
+    except Exception as exc:  # a heuristic tripped over an odd message (e.g. no From)
+        log.debug("flufl.bounce could not read a message: %s", type(exc).__name__)
+        return None
     if not temporary and not permanent:
         return None
     status, line = None, ""
