@@ -67,7 +67,7 @@ def handle_message(
     envelope_to: Iterable[str] = (),
 ) -> Verdict:
     verdict = _handle(session, settings, data, now, list(envelope_to))
-    metrics.BOUNCES.labels("soft" if verdict is Verdict.policy else str(verdict)).inc()
+    metrics.BOUNCES.labels(str(verdict)).inc()
     log.info("bounce mailbox: a message read as %s", verdict)  # never an address or a token
     return verdict
 

@@ -55,8 +55,8 @@ AUTH_THROTTLED = Counter(
 
 BOUNCES = Counter(
     "nanolearn_bounces_read",
-    "Messages read from the bounce mailbox or listener, by what they were: hard and soft bounces "
-    "(recorded), auto_reply, notice and duplicate (ignored), forged (a tag that does not verify), unmatched "
+    "Messages read from the bounce mailbox or listener, by what they were: hard, soft and policy "
+    "bounces (recorded), auto_reply, notice and duplicate (ignored), forged (a tag that does not verify), unmatched "
     "(a bounce of no e-mail of ours), unknown (not a bounce: left for a person), refused (too "
     "large or unreadable).",
     ["kind"],
@@ -65,6 +65,7 @@ BOUNCES = Counter(
 BOUNCE_KINDS = (
     "hard",
     "soft",
+    "policy",
     "auto_reply",
     "notice",
     "duplicate",
