@@ -88,7 +88,9 @@ class Mailbox:
                     raise MailboxError("auth=xoauth2 needs an access-token provider")
                 access = self.token()
                 blob = f"user={t.username}\x01auth=Bearer {access}\x01\x01".encode()
-                client.authenticate("XOAUTH2", lambda _challenge: blob)
+                # The first (empty) challenge gets the token; an error challenge (JSON) gets
+                # an empty answer, after which the server says NO.
+                client.authenticate("XOAUTH2", lambda challenge: b"" if challenge else blob)
             else:
                 client.login(t.username, t.password or "")
             self._capabilities = {c.upper() for c in client.capability()[1][0].decode().split()}
