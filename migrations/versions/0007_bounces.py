@@ -23,33 +23,31 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ALTER TABLE, not batch mode: SQLite (3.35+) adds and drops these columns in place, where
+# batch mode would copy and drop `deliveries`, and dropping it cascades to answers and events.
+COLUMNS = {
+    "deliveries": [
+        sa.Column("bounce_status", sa.String(length=16), nullable=True),
+        sa.Column("bounced_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
+    ],
+    "employees": [
+        sa.Column("undeliverable_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("undeliverable_reason", sa.String(length=500), nullable=True),
+        sa.Column("soft_bounces", sa.Integer(), server_default="0", nullable=False),
+    ],
+    "campaign_aggregates": [
+        sa.Column("emails_bounced", sa.Integer(), server_default="0", nullable=False),
+    ],
+}
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("deliveries") as batch:
-        batch.add_column(sa.Column("bounce_status", sa.String(length=16), nullable=True))
-        batch.add_column(
-            sa.Column("bounced_at", app.core.db.UTCDateTime(timezone=True), nullable=True)
-        )
-    with op.batch_alter_table("employees") as batch:
-        batch.add_column(
-            sa.Column("undeliverable_at", app.core.db.UTCDateTime(timezone=True), nullable=True)
-        )
-        batch.add_column(sa.Column("undeliverable_reason", sa.String(length=500), nullable=True))
-        batch.add_column(
-            sa.Column("soft_bounces", sa.Integer(), server_default="0", nullable=False)
-        )
-    with op.batch_alter_table("campaign_aggregates") as batch:
-        batch.add_column(
-            sa.Column("emails_bounced", sa.Integer(), server_default="0", nullable=False)
-        )
+    for table, columns in COLUMNS.items():
+        for column in columns:
+            op.add_column(table, column)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("campaign_aggregates") as batch:
-        batch.drop_column("emails_bounced")
-    with op.batch_alter_table("employees") as batch:
-        batch.drop_column("soft_bounces")
-        batch.drop_column("undeliverable_reason")
-        batch.drop_column("undeliverable_at")
-    with op.batch_alter_table("deliveries") as batch:
-        batch.drop_column("bounced_at")
-        batch.drop_column("bounce_status")
+    for table, columns in reversed(COLUMNS.items()):
+        for column in reversed(columns):
+            op.drop_column(table, column.name)
