@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import start_http_server
 
+from app.bounces import jobs as bounces_jobs
+from app.bounces.listener import BounceListener
 from app.core.config import DEV_SMTP_HOST
 from app.core.jobs import Job
 from app.core.metrics import registry_for
@@ -49,6 +51,7 @@ class BackgroundServices:
         self.sending = delivery_jobs.Sending(runtime)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.catcher: MailCatcher | None = None
+        self.bounce_listener: BounceListener | None = None
         self.running_jobs = 0
 
     def jobs(self) -> list[Job]:
@@ -57,6 +60,7 @@ class BackgroundServices:
             *privacy_jobs.jobs(self.runtime),
             *reports_jobs.jobs(self.runtime, mailer(self.runtime.settings)),
             *xapi_jobs.jobs(self.runtime),
+            *bounces_jobs.jobs(self.runtime),
         ]
 
     async def start(self) -> None:
@@ -71,6 +75,10 @@ class BackgroundServices:
                 settings.mail_dir,
                 settings.base_url,
             )
+        if settings.bounce_smtp_listen and self.want_catcher:  # `serve` listens, workers don't
+            self.bounce_listener = BounceListener(self.runtime)
+            self.bounce_listener.start()
+            log.info("bounce listener on %s", settings.bounce_smtp_listen)
         for job in self.jobs():
             # One run of a job at a time per process; a missed run is not made up twice.
             self.scheduler.add_job(
@@ -119,6 +127,8 @@ class BackgroundServices:
         await self.sending.stop()
         if self.catcher is not None:
             self.catcher.stop()
+        if self.bounce_listener is not None:
+            self.bounce_listener.stop()
 
 
 async def run_worker(runtime: Runtime) -> None:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from app.api.campaigns import router as campaigns
 from app.api.courses import router as courses
+from app.api.undeliverable import router as undeliverable
 from app.auth.audit_router import router as audit
 from app.auth.router import router as api_keys
 from app.core.errors import problem_responses
@@ -20,8 +21,10 @@ from app.reports.learning_router import router as learning
 from app.reports.router import router as reports
 from app.xapi.router import router as xapi
 
-# courses before lessons: POST /courses/import is not a course slug.
+# courses before lessons: POST /courses/import is not a course slug; undeliverable before
+# employees: /employees/undeliverable is no /employees/{id}.
 ROUTERS = (
+    undeliverable,
     employees,
     privacy,
     courses,

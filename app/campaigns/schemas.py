@@ -187,6 +187,7 @@ class CampaignCounts(BaseModel):
     pending: int
     answered: int
     opted_out: int
+    bounced: int = 0  # accepted by the relay, then bounced (not counted in sent)
 
 
 class CampaignOut(BaseModel):

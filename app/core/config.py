@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.accounts import GRAPH_URL, SendingAccount, parse_accounts
+from app.core.mail_urls import ImapTarget, SmtpTarget, parse_imap_url, parse_smtp_url
 from app.core.uploads import MB, UploadLimits
 
 DEV_SMTP_HOST = "127.0.0.1"
@@ -33,49 +33,6 @@ PLACEHOLDER_SECRETS = {
     "xxx",
 }
 MIN_SECRET_LENGTH = 32
-
-
-@dataclass(frozen=True)
-class SmtpTarget:
-    host: str
-    port: int
-    username: str | None
-    password: str | None
-    use_tls: bool  # implicit TLS (smtps://)
-    start_tls: bool
-
-    @property
-    def label(self) -> str:
-        """Host and port, never the credentials: safe for logs and metrics."""
-        return f"{self.host}:{self.port}"
-
-
-def parse_smtp_url(url: str) -> SmtpTarget:
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps"):
-        raise ValueError(f"SMTP_URL must start with smtp:// or smtps://, got {parts.scheme!r}://")
-    if not parts.hostname:
-        raise ValueError("SMTP_URL has no host (expected smtp://user:pass@host:port)")
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"SMTP_URL has an invalid port: {exc}") from None
-    query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
-    unknown = set(query) - {"starttls"}
-    if unknown:
-        raise ValueError(f"SMTP_URL has unknown options: {', '.join(sorted(unknown))}")
-    starttls = query.get("starttls", "false")
-    if starttls not in ("true", "false", "1", "0", "yes", "no"):
-        raise ValueError("SMTP_URL option starttls must be true or false")
-    use_tls = parts.scheme == "smtps"
-    return SmtpTarget(
-        host=parts.hostname,
-        port=port or (465 if use_tls else 25),
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-        use_tls=use_tls,
-        start_tls=starttls in ("true", "1", "yes"),
-    )
 
 
 class Settings(BaseSettings):
@@ -176,6 +133,26 @@ class Settings(BaseSettings):
     # The account homePage of every xAPI actor, and the base of activity ids; empty: BASE_URL.
     xapi_home_page: str = Field(default="", pattern=r"^(https?://\S+)?$")
 
+    # Bounces (README, "Bounces"). BOUNCE_ADDRESS (e.g. bounces@utskick.kommun.se) turns on a
+    # signed envelope sender per e-mail, bounces+<delivery tag>@…; without it bounces are matched
+    # by the Message-ID they quote. They are read from an IMAP mailbox (imaps://user:pass@host
+    # /folder) polled every BOUNCE_IMAP_INTERVAL_SECONDS, or received by an SMTP listener on
+    # BOUNCE_SMTP_LISTEN (host:port) for deployments that point an MX at Nanolearn.
+    bounce_address: str = Field(default="", pattern=r"^([^@\s+]+@[^@\s]+)?$")
+    bounce_imap_url: str = ""
+    bounce_imap_done_folder: str = Field(default="Nanolearn", min_length=1, max_length=200)
+    bounce_imap_interval_seconds: float = Field(default=300.0, gt=0)
+    bounce_imap_ca_file: Path | None = None  # CA bundle for a mailbox with an internal certificate
+    bounce_smtp_listen: str = Field(default="", pattern=r"^(\S+:\d{1,5})?$")
+    # A person is marked undeliverable after one hard bounce or this many soft ones.
+    bounce_soft_limit: int = Field(default=3, ge=1, le=100)
+    bounce_max_kb: int = Field(default=1024, ge=16, le=50_000)  # larger messages are refused
+
+    # DKIM signing, for a relay that does not sign: all three, or none.
+    dkim_selector: str = ""
+    dkim_domain: str = ""
+    dkim_key_file: Path | None = None
+
     _base_url_is_default: bool = PrivateAttr(default=False)
     # Uploads (staff lists): at most this many rows under the header, and at most this many MB
     # unpacked from an .xlsx (a ZIP) — the 20 MB upload limit counts packed bytes only.
@@ -197,6 +174,20 @@ class Settings(BaseSettings):
         if value:
             parse_smtp_url(value)
         return value
+
+    @field_validator("bounce_imap_url")
+    @classmethod
+    def _valid_imap_url(cls, value: str) -> str:
+        if value:
+            parse_imap_url(value)
+        return value
+
+    @model_validator(mode="after")
+    def _dkim_complete(self) -> Settings:
+        given = [bool(self.dkim_selector), bool(self.dkim_domain), self.dkim_key_file is not None]
+        if any(given) and not all(given):
+            raise ValueError("DKIM needs all of DKIM_SELECTOR, DKIM_DOMAIN and DKIM_KEY_FILE")
+        return self
 
     @field_validator("base_url")
     @classmethod
@@ -249,6 +240,10 @@ class Settings(BaseSettings):
     @property
     def smtp(self) -> SmtpTarget:
         return parse_smtp_url(self.smtp_url)
+
+    @property
+    def bounce_imap(self) -> ImapTarget | None:
+        return parse_imap_url(self.bounce_imap_url) if self.bounce_imap_url else None
 
     @property
     def dev_mail_url(self) -> str:

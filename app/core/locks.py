@@ -16,6 +16,7 @@ PLANNER_LOCK_KEY = 0x6E6C_706C  # "nlpl": one planner at a time across all worke
 PURGE_LOCK_KEY = 0x6E6C_7072  # "nlpr": serve and every worker schedule the purge; one runs it
 MONTHLY_LOCK_KEY = 0x6E6C_6D72  # "nlmr"
 XAPI_LOCK_KEY = 0x6E6C_7861  # "nlxa"
+BOUNCE_LOCK_KEY = 0x6E6C_626F  # "nlbo": one reader of the bounce mailbox at a time
 
 
 def try_transaction_lock(session: Session, key: int) -> bool:

@@ -53,8 +53,32 @@ AUTH_THROTTLED = Counter(
     registry=PROCESS,
 )
 
+BOUNCES = Counter(
+    "nanolearn_bounces_read",
+    "Messages read from the bounce mailbox or listener, by what they were: hard, soft and policy "
+    "bounces (recorded), auto_reply, notice and duplicate (ignored), forged (a tag that does not verify), unmatched "
+    "(a bounce of no e-mail of ours), unknown (not a bounce: left for a person), refused (too "
+    "large or unreadable).",
+    ["kind"],
+    registry=PROCESS,
+)
+BOUNCE_KINDS = (
+    "hard",
+    "soft",
+    "policy",
+    "auto_reply",
+    "notice",
+    "duplicate",
+    "forged",
+    "unmatched",
+    "unknown",
+    "refused",
+)
+
 for reason in ("4xx", "5xx", "connection", "address"):
     EMAILS_FAILED.labels(reason)  # show zeros from the start: rate() needs a first sample
+for kind in BOUNCE_KINDS:
+    BOUNCES.labels(kind)
 for surface in ("api", "dashboard"):
     AUTH_FAILURES.labels(surface)
     AUTH_THROTTLED.labels(surface)

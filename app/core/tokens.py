@@ -86,3 +86,34 @@ def message_id(secret: bytes, delivery_id: int, domain: str) -> str:
     """Deterministic Message-ID: a re-send after a crash carries the same one."""
     tag = _b64(hmac.new(secret, b"message-id:%d" % delivery_id, hashlib.sha256).digest()[:9])
     return f"<nl.{delivery_id}.{tag}@{domain}>"
+
+
+def bounce_tag(secret: bytes, delivery_id: int) -> str:
+    """The delivery in an envelope sender (VERP): digits and lower-case hex only, so a relay
+    that changes the case of the local part cannot spoil it."""
+    mac = hmac.new(secret, b"bounce:%d" % delivery_id, hashlib.sha256).hexdigest()[:20]
+    return f"{delivery_id}-{mac}"
+
+
+def verify_bounce_tag(secret: bytes, tag: str) -> int | None:
+    """The delivery id when the tag is genuine, else None."""
+    tag = tag.lower()
+    number, _, _mac = tag.partition("-")
+    if len(tag) > 48 or not number.isdigit() or len(number) > 19 or number != str(int(number)):
+        return None
+    delivery_id = int(number)
+    return delivery_id if hmac.compare_digest(bounce_tag(secret, delivery_id), tag) else None
+
+
+def verify_message_id(secret: bytes, value: str) -> int | None:
+    """The delivery id of one of our Message-IDs (<nl.ID.TAG@domain>), else None."""
+    value = value.strip()
+    if len(value) > 300 or not value.startswith("<nl.") or "@" not in value:
+        return None
+    number, _, rest = value[4:].partition(".")
+    if not number.isdigit() or len(number) > 19:
+        return None
+    delivery_id = int(number)
+    domain = rest.partition("@")[2].rstrip(">")
+    expected = message_id(secret, delivery_id, domain)
+    return delivery_id if hmac.compare_digest(expected.encode(), value.encode()) else None

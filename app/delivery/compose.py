@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.bounces.verp import envelope_sender
 from app.campaigns.models import Campaign, Enrollment
 from app.core.config import Settings
 from app.core.links import Links
 from app.core.tokens import message_id
+from app.delivery.dkim import dkim_signer
 from app.delivery.mime import build_message_bytes
 from app.delivery.render import EmailContent, RenderedEmail, render_email
 from app.employees.models import Employee
@@ -42,6 +44,7 @@ class Outgoing:
     data: bytes  # serialised here, off the event loop, so sending only moves bytes
     message_id: str
     also_to: tuple[str, ...] = ()  # more envelope recipients (a report to several owners)
+    sender: str | None = None  # envelope sender (MAIL FROM) when not MAIL_FROM: a VERP address
 
 
 def email_content(
@@ -100,6 +103,7 @@ def compose_batch(
     )
     secret = settings.secret()
     domain = settings.mail_domain
+    signer = dkim_signer(settings)
     shapes: dict[tuple[Any, ...], RenderedEmail] = {}
     out: list[Outgoing] = []
     for delivery, employee, campaign in rows:
@@ -139,7 +143,14 @@ def compose_batch(
             date=now,
             language=course.language,
         )
-        out.append(Outgoing(delivery.id, employee.email, data, mid))
+        if signer is not None:
+            data = signer.sign(data)
+        sender = (
+            envelope_sender(settings.bounce_address, secret, delivery.id)
+            if settings.bounce_address
+            else None
+        )
+        out.append(Outgoing(delivery.id, employee.email, data, mid, sender=sender))
     return out
 
 

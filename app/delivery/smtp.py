@@ -14,7 +14,7 @@ from pathlib import Path
 import aiosmtplib
 
 from app.core import metrics
-from app.core.config import SmtpTarget
+from app.core.mail_urls import SmtpTarget
 from app.delivery.addresses import (
     NO_SMTPUTF8,
     SENDER_NO_SMTPUTF8,
@@ -214,7 +214,7 @@ class SmtpPool:
         client = await idle.get()
         started = time.perf_counter()
         try:
-            sender, recipients = self._envelope([item.recipient, *item.also_to])
+            sender, recipients = self._envelope(item.sender, [item.recipient, *item.also_to])
             if client is None or not client.is_connected:
                 client = await self._connect()
             options = await self._mail_options(client, sender, recipients)
@@ -245,12 +245,14 @@ class SmtpPool:
         finally:
             idle.put_nowait(client)
 
-    def _envelope(self, recipients: list[str]) -> tuple[str, list[str]]:
-        """MAIL FROM and RCPT TO addresses, with their domains in ASCII form."""
+    def _envelope(self, own: str | None, recipients: list[str]) -> tuple[str, list[str]]:
+        """MAIL FROM (the e-mail's own VERP sender, else MAIL_FROM) and RCPT TO addresses,
+        with their domains in ASCII form."""
         try:
-            sender = wire_address(self.sender)
+            sender = wire_address(own or self.sender)
         except AddressError as exc:
-            raise Unsendable(Outcome.blocked, f"NANOLEARN_MAIL_FROM: {exc}") from None
+            setting = "NANOLEARN_BOUNCE_ADDRESS" if own else "NANOLEARN_MAIL_FROM"
+            raise Unsendable(Outcome.blocked, f"{setting}: {exc}") from None
         try:
             return sender, [wire_address(r) for r in recipients]
         except AddressError as exc:

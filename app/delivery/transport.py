@@ -22,8 +22,9 @@ from typing import Protocol
 
 from app.core.accounts import SendingAccount
 from app.core.clock import Clock, system_clock
-from app.core.config import Settings, parse_smtp_url
+from app.core.config import Settings
 from app.core.mail import Mailer
+from app.core.mail_urls import parse_smtp_url
 from app.delivery.compose import Outgoing
 from app.delivery.graph import GraphTransport
 from app.delivery.oauth import TokenSource

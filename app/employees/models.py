@@ -22,6 +22,11 @@ class Employee(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     deactivated_at: Mapped[datetime | None]
+    # Set when bounces showed the address reaches no one (one hard bounce, or BOUNCE_SOFT_LIMIT
+    # soft ones): no more e-mails until the address changes, which clears all three.
+    undeliverable_at: Mapped[datetime | None]
+    undeliverable_reason: Mapped[str | None] = mapped_column(String(500))
+    soft_bounces: Mapped[int] = mapped_column(default=0, server_default="0")
     # Set when the person was erased (GDPR): identity gone, anonymous counts kept.
     erased_at: Mapped[datetime | None]
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.auth.audit import record_audit
 from app.auth.models import ApiKey
 from app.core.errors import ProblemError
+from app.employees.deliverability import clear_mark
 from app.employees.models import Employee
 from app.employees.people import audit_target, person_or_problem
 from app.employees.schemas import EmployeePatch
@@ -84,6 +85,8 @@ def update_employee(
         employee.deactivated_at = None if changes["active"] else now
     for name, value in changes.items():
         setattr(employee, name, value)
+    if "email" in changes:
+        clear_mark(employee)  # a corrected address starts with no bounces
     employee.updated_at = now
     try:
         session.flush()

@@ -16,6 +16,7 @@ from app.auth.audit import record_audit
 from app.auth.models import ApiKey
 from app.core.errors import ProblemError
 from app.core.uploads import MAX_LISTED, number
+from app.employees.deliverability import clear_marks
 from app.employees.importer import HEADER_FIELD, LABELS, EmployeeRow, ParsedFile, RowError
 from app.employees.models import Employee
 from app.employees.schemas import ImportMode
@@ -289,6 +290,7 @@ def _apply(session: Session, plan: _Plan, everyone: list[_Stored], now: datetime
     for start in range(0, len(plan.creates), WRITE_BATCH):
         batch_rows = plan.creates[start : start + WRITE_BATCH]
         session.execute(insert(Employee), [_new_employee(row, now) for row in batch_rows])
+    clear_marks(session, [e.id for e, changes in plan.updates if "email" in changes])
 
 
 def _stored_values(employee: _Stored) -> dict[str, Any]:

@@ -12,11 +12,13 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.core.clock import Clock
+from app.employees.models import Employee
 from app.outbox.models import Delivery, DeliveryStatus
 
 
 class OutboxCollector(Collector):
-    """Outbox depth and the age of the oldest e-mail that is due but not sent yet."""
+    """Outbox depth, the age of the oldest e-mail that is due but not sent yet, bounced e-mails
+    and undeliverable addresses."""
 
     def __init__(self, session_factory: sessionmaker[Session], clock: Clock) -> None:
         self.session_factory = session_factory
@@ -34,12 +36,30 @@ class OutboxCollector(Collector):
                     func.min(case((due, Delivery.due_at))),
                 ).where(Delivery.status.in_([DeliveryStatus.pending, DeliveryStatus.sending]))
             ).one()
+            bounced = session.scalar(
+                select(func.count()).where(Delivery.status == DeliveryStatus.bounced)
+            )
+            undeliverable = session.scalar(
+                select(func.count()).where(
+                    Employee.undeliverable_at.is_not(None), Employee.active.is_(True)
+                )
+            )
         depth = GaugeMetricFamily(
             "nanolearn_outbox_depth", "E-mails in the outbox, by status.", labels=["status"]
         )
         depth.add_metric(["pending"], pending)
         depth.add_metric(["sending"], sending)
         yield depth
+        yield GaugeMetricFamily(
+            "nanolearn_emails_bounced",
+            "E-mails the relay accepted that came back as bounces (status bounced).",
+            value=bounced or 0,
+        )
+        yield GaugeMetricFamily(
+            "nanolearn_employees_undeliverable",
+            "Active employees whose address bounced and who get no e-mails until it changes.",
+            value=undeliverable or 0,
+        )
         yield GaugeMetricFamily(
             "nanolearn_outbox_due", "Pending e-mails whose time has come.", value=due_count
         )

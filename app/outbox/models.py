@@ -16,6 +16,7 @@ class DeliveryStatus(StrEnum):
     sent = "sent"  # accepted by the relay
     failed = "failed"  # refused for good (5xx) or out of retries
     cancelled = "cancelled"  # not sent: employee deactivated, opted out or campaign cancelled
+    bounced = "bounced"  # sent, then a bounce came back: it reached no one
 
 
 class Delivery(Base):
@@ -45,7 +46,10 @@ class Delivery(Base):
     lease_until: Mapped[datetime | None]
     message_id: Mapped[str | None] = mapped_column(String(200))
     sent_at: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)  # the relay's or the bounce's reason
+    # The enhanced status code of a bounce (RFC 3463, e.g. 5.1.1; None when it gave none).
+    bounce_status: Mapped[str | None] = mapped_column(String(16))
+    bounced_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 

@@ -5,7 +5,8 @@ r"""The outbox state machine: the one place that changes a delivery's status.
        |                  \--record failure (4xx, connection)--> pending (retry later)
        |                  \--lease ends (worker died)--> claimed again
        +-- planner writes rows;  pending --drop (pause, cancel, erasure)--> gone
-    pending/sending --cancel unwanted (person left, opted out)--> cancelled
+    pending/sending --cancel unwanted (person left, opted out, undeliverable)--> cancelled
+    sent --record bounce (a bounce came back)--> bounced
 
 Invariants: a row is only claimed when its campaign is running and its due time has come; only
 the worker holding a row (claimed_by) may record its result; a retry never lands outside the
@@ -90,7 +91,8 @@ def claim(
 
 
 def cancel_unwanted(session: Session, ids: list[int]) -> list[int]:
-    """Deliveries whose person left, opted out or has no address: cancelled, not sent."""
+    """Deliveries whose person left, opted out, has no address or an address that bounced:
+    cancelled, not sent."""
     unwanted = list(
         session.scalars(
             select(Delivery.id)
@@ -102,6 +104,7 @@ def cancel_unwanted(session: Session, ids: list[int]) -> list[int]:
                     Enrollment.status != EnrollmentStatus.active,
                     Employee.active.is_(False),
                     Employee.email.is_(None),
+                    Employee.undeliverable_at.is_not(None),
                 ),
             )
         )
@@ -210,6 +213,30 @@ def _record_failures(
         )
 
 
+def record_bounce(
+    session: Session, delivery_id: int, *, status: str | None, reason: str, now: datetime
+) -> int | None:
+    """A sent e-mail bounced: it becomes `bounced` with the status code and the reason.
+
+    Returns the employee's id when this bounce is news, None when the delivery is unknown, was
+    never sent, or has bounced before (a second report of the same bounce counts once)."""
+    enrollment_id = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.sent)
+        .values(
+            status=DeliveryStatus.bounced,
+            bounce_status=status,
+            bounced_at=now,
+            last_error=reason[:500],
+        )
+        .returning(Delivery.enrollment_id)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if enrollment_id is None:
+        return None
+    return session.scalar(select(Enrollment.employee_id).where(Enrollment.id == enrollment_id))
+
+
 def renew_leases(session: Session, *, worker_id: str, ids: list[int], until: datetime) -> None:
     session.execute(
         update(Delivery)
@@ -238,7 +265,9 @@ def recent_failures(session: Session, campaign_id: int, window: int) -> tuple[in
         select(Delivery.status)
         .where(
             Delivery.campaign_id == campaign_id,
-            Delivery.status.in_([DeliveryStatus.sent, DeliveryStatus.failed]),
+            Delivery.status.in_(
+                [DeliveryStatus.sent, DeliveryStatus.bounced, DeliveryStatus.failed]
+            ),
         )
         .order_by(Delivery.id.desc())
         .limit(window)

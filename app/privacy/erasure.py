@@ -172,6 +172,7 @@ def _tombstone(employee: Employee, now: datetime) -> None:
     employee.last_name = ""
     # A department of a few people would point at the person along with the counts.
     employee.department = ""
+    employee.undeliverable_reason = None  # a bounce's text often quotes the address
     employee.active = False
     employee.deactivated_at = employee.deactivated_at or now
     employee.erased_at = now

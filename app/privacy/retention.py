@@ -160,7 +160,8 @@ def campaign_aggregate(session: Session, campaign_id: int, now: datetime) -> Cam
         opted_out=counts.opted_out,
         emails_sent=counts.sent,
         emails_failed=counts.failed,
-        emails_answered=counts.answered,  # the API's "answered": lesson questions answered
+        emails_answered=counts.answered,
+        emails_bounced=counts.bounced,  # the API's "answered": lesson questions answered
         **totals,
     )
 

@@ -3,6 +3,7 @@ retention snapshot all read, so the same word always means the same number.
 
 - enrolled, opted_out: people in the campaign, and those who ended their e-mails;
 - emails_sent / emails_failed / emails_pending: e-mails (lessons and review-only) by outcome;
+- emails_bounced: e-mails the relay accepted that came back as bounces (not in emails_sent);
 - lessons_sent: e-mails that carried a new lesson and were sent (the HR report's "Skickade");
 - questions_answered: lesson questions answered at least once, per person and lesson, reviews
   not counted (the HR report's "Frågor besvarade", summed over its rows).
@@ -35,6 +36,7 @@ class CampaignFigures:
     emails_pending: int
     lessons_sent: int
     questions_answered: int
+    emails_bounced: int = 0
 
 
 def campaign_figures(session: Session, campaign_id: int) -> CampaignFigures:
@@ -48,6 +50,7 @@ def campaign_figures(session: Session, campaign_id: int) -> CampaignFigures:
             emails_pending=0,
             lessons_sent=frozen.lessons_sent,
             questions_answered=frozen.questions_answered,
+            emails_bounced=frozen.emails_bounced,
         )
     by_status = dict(
         session.execute(
@@ -81,6 +84,7 @@ def campaign_figures(session: Session, campaign_id: int) -> CampaignFigures:
         + by_status.get(DeliveryStatus.sending, 0),
         lessons_sent=int(lessons_sent or 0),
         questions_answered=int(answered or 0),
+        emails_bounced=by_status.get(DeliveryStatus.bounced, 0),
     )
 
 
@@ -94,4 +98,5 @@ def status_counts(session: Session, campaign_id: int) -> CampaignCounts:
         pending=f.emails_pending,
         answered=f.questions_answered,
         opted_out=f.opted_out,
+        bounced=f.emails_bounced,
     )

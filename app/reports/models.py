@@ -28,6 +28,7 @@ class CampaignAggregate(Base):
     emails_sent: Mapped[int]
     emails_failed: Mapped[int]
     emails_answered: Mapped[int]
+    emails_bounced: Mapped[int] = mapped_column(default=0, server_default="0")
     # Completion report totals (sums over its rows).
     lessons_sent: Mapped[int]
     lessons_viewed: Mapped[int]

@@ -36,6 +36,8 @@ class CompletionRowOut(BaseModel):
     opted_out: bool
     opted_out_at: datetime | None
     completion_pct: int
+    bounced: int = 0  # e-mails that came back as bounces
+    bounce_reason: str = ""
 
 
 class DepartmentRowOut(BaseModel):

@@ -14,6 +14,9 @@ Definitions (quoted in the README):
 - **Correct at first attempt** (Rätt första försöket): distinct lessons whose first
   non-review answer (attempt 1, the earliest: see `first_answers`) was correct.
 - **Opted out** (Avanmäld): the enrollment's status is `opted_out`; the date is `opted_out_at`.
+- **Bounced** (Studsade): the enrollment's e-mails that the relay accepted and that came back
+  as bounces (status `bounced`); they are not in "lessons sent". **Bounce reason**
+  (Studsorsak): why the address was marked undeliverable, else the reason of a bounce.
 - **Completion %** (Genomfört): questions answered about lessons still in the course / number
   of lessons in the course (lessons with a position), rounded half up to a whole number;
   0 when the course has no lessons. Answers to lessons since removed from the course show in
@@ -63,6 +66,8 @@ class CompletionRow:
     answered_in_course: int = 0  # questions answered about lessons still in the course
     first_name: str = ""
     last_name: str = ""  # ERASED_NAME for an erased person
+    bounced: int = 0
+    bounce_reason: str = ""
 
 
 def lessons_in_course(session: Session, course_id: int) -> int:
@@ -213,6 +218,16 @@ def per_enrollment(campaign_id: int, postgres: bool = False) -> Select[Any]:
     """One row per enrollment with its counts, unordered: the base of every completion figure."""
     sent = _sent_and_viewed(campaign_id, postgres)
     answers = first_answers(campaign_id)
+    bounces = (
+        select(
+            Delivery.enrollment_id,
+            func.count().label("bounced"),
+            func.max(Delivery.last_error).label("reason"),
+        )
+        .where(Delivery.campaign_id == campaign_id, Delivery.status == DeliveryStatus.bounced)
+        .group_by(Delivery.enrollment_id)
+        .subquery("bounces")
+    )
     return (
         select(
             Employee.id,
@@ -229,10 +244,13 @@ def per_enrollment(campaign_id: int, postgres: bool = False) -> Select[Any]:
             func.coalesce(answers.c.answered, 0).label("answered"),
             func.coalesce(answers.c.in_course, 0).label("in_course"),
             func.coalesce(answers.c.correct_first, 0).label("correct_first"),
+            func.coalesce(bounces.c.bounced, 0).label("bounced"),
+            func.coalesce(Employee.undeliverable_reason, bounces.c.reason).label("bounce_reason"),
         )
         .join(Employee, Employee.id == Enrollment.employee_id)
         .outerjoin(sent, sent.c.enrollment_id == Enrollment.id)
         .outerjoin(answers, answers.c.enrollment_id == Enrollment.id)
+        .outerjoin(bounces, bounces.c.enrollment_id == Enrollment.id)
         .where(Enrollment.campaign_id == campaign_id)
     )
 
@@ -266,6 +284,8 @@ def _to_row(r: Row[Any], lesson_count: int) -> CompletionRow:
         answered_in_course=int(r.in_course),
         first_name="" if erased else r.first_name,
         last_name=ERASED_NAME if erased else r.last_name,
+        bounced=int(r.bounced),
+        bounce_reason="" if erased else (r.bounce_reason or ""),
     )
 
 

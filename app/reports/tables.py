@@ -72,6 +72,8 @@ def _employee_cells(row: CompletionRow, tz: ZoneInfo) -> tuple[Cell, ...]:
         _yes_no(row.opted_out),
         opted_out_on,
         row.completion_pct,
+        row.bounced,
+        row.bounce_reason,
     )
 
 
@@ -122,6 +124,8 @@ EMPLOYEE = Table(
         Column("Avanmäld", 10),
         Column("Avanmäld datum", 15),
         Column("Genomfört (%)", 14),
+        Column("Studsade", 10),
+        Column("Studsorsak", 40, text=True),
     ),
     cells=_employee_cells,
     model=CompletionRowOut,

@@ -29,7 +29,8 @@ def _sandbox(root: Path) -> Path:
     (root / "scripts").mkdir()
     for name in ("test", "_venv.sh"):
         shutil.copy2(REPO / "scripts" / name, root / "scripts" / name)
-    (root / "scripts/install-browser").write_text("#!/usr/bin/env bash\nexit 0\n")
+    for stub in ("install-browser", "install-dovecot"):
+        (root / "scripts" / stub).write_text("#!/usr/bin/env bash\nexit 0\n")
     shutil.copy2(REPO / "pyproject.toml", root / "pyproject.toml")
     bin_dir = root / ".venv/bin"
     bin_dir.mkdir(parents=True)
@@ -41,7 +42,11 @@ def _sandbox(root: Path) -> Path:
         ("python", FAKE_PYTHON),
     ):
         (bin_dir / name).write_text(text)
-    for path in [*bin_dir.iterdir(), root / "scripts/install-browser"]:
+    for path in [
+        *bin_dir.iterdir(),
+        root / "scripts/install-browser",
+        root / "scripts/install-dovecot",
+    ]:
         path.chmod(0o755)
     digest = hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest()
     (root / ".venv/.installed-test").write_text(digest + "\n")  # ensure_venv installs nothing

@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from app.core.config import Settings, load_or_create_secret, parse_smtp_url
+from app.core.config import Settings, load_or_create_secret
+from app.core.mail_urls import parse_smtp_url
 
 
 def make(**values: object) -> Settings:

@@ -39,6 +39,8 @@ SWEDISH_HEADERS = [
     "Avanmäld",
     "Avanmäld datum",
     "Genomfört (%)",
+    "Studsade",
+    "Studsorsak",
 ]
 
 
@@ -60,6 +62,8 @@ def _expected_cells(with_date: object) -> list[list[object]]:
                 "Ja" if opted_out else "Nej",
                 when,
                 pct,
+                0,
+                None,
             ]
         )
     return cells
@@ -125,7 +129,7 @@ def test_csv_guards_every_text_cell() -> None:
     text = b"".join(csv_chunks(EMPLOYEE, [evil], STOCKHOLM)).decode("utf-8-sig")
     [_, cells] = list(csv.reader(io.StringIO(text, newline="")))
     assert cells[:5] == ["'=1+2", "'-A", "'@x", "'+Ekonomi", "'-7"]
-    assert cells[5:] == ["1", "1", "1", "1", "Nej", "", "25"]
+    assert cells[5:] == ["1", "1", "1", "1", "Nej", "", "25", "0", ""]
 
 
 def test_csv_is_streamed_in_chunks() -> None:
@@ -193,6 +197,8 @@ def test_json_shape(session: Session, scenario: Scenario) -> None:
         "opted_out": True,
         "opted_out_at": "2026-01-20T23:30:00Z",
         "completion_pct": 25,
+        "bounced": 0,
+        "bounce_reason": "",
     }
 
 

@@ -45,6 +45,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     # Employees
     ("POST", "/api/v1/employees/import"): EDITORS,
     ("GET", "/api/v1/employees"): ALL_ROLES,
+    ("GET", "/api/v1/employees/undeliverable"): EDITORS,
     ("GET", "/api/v1/employees/{employee_id}"): ALL_ROLES,
     ("PATCH", "/api/v1/employees/{employee_id}"): EDITORS,
     ("GET", "/api/v1/employees/{employee_id}/export"): ADMINS,

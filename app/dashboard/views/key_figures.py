@@ -34,9 +34,16 @@ def key_figures(
         KeyFigure(
             "Deltagare",
             number(totals.enrolled),
-            f"{number(opted_out)} har avslutat utskicken."
-            if opted_out
-            else "Ingen har avslutat utskicken.",
+            (
+                f"{number(opted_out)} har avslutat utskicken."
+                if opted_out
+                else "Ingen har avslutat utskicken."
+            )
+            + (
+                f" {number(totals.emails_bounced)} e-brev studsade (adressen nådde ingen)."
+                if totals.emails_bounced
+                else ""
+            ),
         ),
         KeyFigure(
             "Svarsfrekvens",
