@@ -27,7 +27,8 @@ def create(
     name: str = typer.Option(..., help="Who or what uses the key, e.g. 'Anna, projektledare'."),
     role: Role = typer.Option(
         Role.editor,
-        help="admin: everything; editor: employees and campaigns; reporter: read and export.",
+        help="admin: everything; editor: employees and campaigns; reporter: read and export; "
+        "provisioning: /scim/v2 only (the token for Entra ID provisioning).",
     ),
 ) -> None:
     """Create an API key and print it once."""

@@ -12,6 +12,7 @@ from app.auth.throttle import auth_throttle
 from app.campaigns.models import Campaign
 from app.core.deps import ClockDep, SessionDep, SettingsDep, client_address
 from app.dashboard.auth import (
+    DASHBOARD_ROLES,
     LOGIN_PATH,
     DashboardUser,
     MaybeUser,
@@ -30,6 +31,10 @@ HOME = "/dashboard"
 LOGIN_FAILED = (
     "Nyckeln fungerar inte. Kontrollera att du har kopierat hela nyckeln. "
     "En nyckel som har spärrats går inte att använda."
+)
+NOT_FOR_DASHBOARD = (
+    "Den här nyckeln är till för att läsa in personal från kommunens katalog och går inte att "
+    "logga in med. Använd din egen nyckel eller ditt konto i kommunen."
 )
 
 
@@ -75,6 +80,8 @@ def login(
         if api_key.strip():
             throttle.failed("dashboard", address, api_key.strip(), now)
         return render("login.html", status=401, user=None, error=LOGIN_FAILED)
+    if key.role not in DASHBOARD_ROLES:
+        return render("login.html", status=403, user=None, error=NOT_FOR_DASHBOARD)
     response = redirect(HOME)
     set_session_cookie(response, settings, key, now)
     clear_presession_cookie(response)

@@ -16,7 +16,7 @@ from app.auth.audit import record_audit
 from app.auth.models import ApiKey
 from app.core.errors import ProblemError
 from app.employees.importer import HEADER_FIELD, LABELS, EmployeeRow, ParsedFile, RowError
-from app.employees.models import Employee
+from app.employees.models import Employee, EmployeeSource
 from app.employees.people import audit_target, person_or_problem
 from app.employees.schemas import EmployeePatch, ImportMode
 
@@ -61,6 +61,7 @@ class _Stored:
     active: bool
     deactivated_at: datetime | None
     erased_at: datetime | None
+    source: EmployeeSource
 
 
 _STORED_COLUMNS = [getattr(Employee, name) for name in _Stored.__slots__]
@@ -180,7 +181,12 @@ def _plan(everyone: list[_Stored], rows: Sequence[EmployeeRow], mode: ImportMode
         else:
             plan.unchanged += 1
     if mode == "sync":
-        plan.deactivations = [e for e in known if e.active and e.id not in matched_row]
+        # The identity provider says who works here for the people it manages (app/scim).
+        plan.deactivations = [
+            e
+            for e in known
+            if e.active and e.id not in matched_row and e.source != EmployeeSource.scim
+        ]
     return plan
 
 
@@ -206,7 +212,7 @@ def _address_taken_error(row: EmployeeRow, holder: _Stored) -> RowError:
 def _changes(employee: _Stored, row: EmployeeRow) -> dict[str, Any]:
     wanted = {name: getattr(row, name) for name in IMPORTED_FIELDS if getattr(row, name)}
     changes = {name: value for name, value in wanted.items() if getattr(employee, name) != value}
-    if not employee.active:
+    if not employee.active and employee.source != EmployeeSource.scim:
         changes |= {"active": True, "deactivated_at": None}
     return changes
 
@@ -224,7 +230,8 @@ def _apply(session: Session, plan: _Plan, everyone: list[_Stored], now: datetime
 
 
 def _stored_values(employee: _Stored) -> dict[str, Any]:
-    return {name: getattr(employee, name) for name in _Stored.__slots__ if name != "erased_at"}
+    kept = ("erased_at", "source")
+    return {name: getattr(employee, name) for name in _Stored.__slots__ if name not in kept}
 
 
 def _release_identifiers(session: Session, plan: _Plan, everyone: list[_Stored]) -> None:
@@ -313,7 +320,7 @@ def update_employee(
     """Change the fields sent; addresses and numbers stay unique. Audited by field name only."""
     employee = get_employee(session, employee_id)
     changes = {k: v for k, v in patch.changes().items() if getattr(employee, k) != v}
-    _check_unique(session, employee, changes)
+    check_unique(session, employee, changes)
     first = changes.get("first_name", employee.first_name)
     last = changes.get("last_name", employee.last_name)
     if not first and not last:
@@ -370,7 +377,7 @@ def deactivate_employee(
     return employee
 
 
-def _check_unique(session: Session, employee: Employee, changes: dict[str, Any]) -> None:
+def check_unique(session: Session, employee: Employee, changes: dict[str, Any]) -> None:
     checks = (
         ("email", Employee.email, "E-postadressen"),
         ("employee_number", Employee.employee_number, "Anställningsnumret"),
