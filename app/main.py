@@ -18,6 +18,7 @@ from app.core.runtime import Runtime
 from app.dashboard.router import router as dashboard
 from app.delivery.devinbox import router as devinbox
 from app.outbox.metrics import OutboxCollector
+from app.scim.router import router as scim
 from app.tracking.router import install as install_public_pages
 from app.worker import BackgroundServices
 
@@ -70,5 +71,6 @@ def _include_routers(app: FastAPI) -> None:
     include_api(app)
     install_public_pages(app)
     app.include_router(dashboard)
+    app.include_router(scim)
     app.include_router(devinbox)
     app.include_router(health)
