@@ -15,6 +15,7 @@ from scim2_models import (
     ListResponse,
     Meta,
     Patch,
+    Required,
     ResourceType,
     Schema,
     ServiceProviderConfig,
@@ -81,15 +82,15 @@ def schemas(base_url: str) -> dict[str, Schema]:
         schema = model.to_schema()
         schema.attributes = [a for a in schema.attributes or [] if a.name in KEPT]
         for attribute in schema.attributes:
-            attribute.sub_attributes = [
-                sub for sub in attribute.sub_attributes or [] if sub.name in KEPT[attribute.name]
-            ] or None
-            if attribute.name in REQUIRED:
-                attribute.required = True
-                for sub in attribute.sub_attributes or []:
-                    sub.required = sub.name in REQUIRED[attribute.name] or sub.required
-            for sub in attribute.sub_attributes or []:
-                if attribute.name == "emails" and sub.name == "type":
+            name = str(attribute.name)
+            kept = [sub for sub in attribute.sub_attributes or [] if sub.name in KEPT[name]]
+            attribute.sub_attributes = kept or None
+            if name in REQUIRED:
+                attribute.required = Required.true
+            for sub in kept:
+                if sub.name in REQUIRED.get(name, set()):
+                    sub.required = Required.true
+                if name == "emails" and sub.name == "type":
                     sub.canonical_values = ["work"]  # the one address kept is the work address
         schema.meta = Meta(
             resource_type="Schema", location=f"{base_url}/scim/v2/Schemas/{schema.id}"
