@@ -55,10 +55,10 @@ router = APIRouter(
 
 
 @router.get("/login")
-def login_form(user: MaybeUser) -> Response:
+def login_form(request: Request, user: MaybeUser) -> Response:
     if user is not None:
         return redirect(HOME)
-    return render("login.html", user=None, error=None)
+    return render("login.html", user=None, error=None, sso=request.app.state.oidc is not None)
 
 
 @router.post("/login")
