@@ -47,12 +47,15 @@ JSON_TYPES = ("application/scim+json", "application/json")
 # The filters Entra ID sends; anything else is answered 400 invalidFilter.
 _FILTER = re.compile(r'^\s*(userName|externalId)\s+eq\s+("(?:[^"\\]|\\.)*")\s*$', re.IGNORECASE)
 
-router = APIRouter(prefix="/scim/v2", route_class=ScimRoute, tags=["scim"])
+# Not in /openapi.json: SCIM describes itself (/ServiceProviderConfig, /Schemas), and the admin
+# API's schema and its fuzz test are for admin keys, which may not call SCIM.
+router = APIRouter(prefix="/scim/v2", route_class=ScimRoute, include_in_schema=False)
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The SCIM id: the employee id.")]
 
 
-async def scim_body(request: Request) -> dict[str, Any]:
-    """The JSON object of the request, read up to MAX_BODY; anything else is 400 or 413."""
+async def scim_body(request: Request, _: ProvisioningKey) -> dict[str, Any]:
+    """The JSON object of the request, read up to MAX_BODY; anything else is 400 or 413. The
+    key is checked first: nobody without one makes us read a body."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind and kind not in JSON_TYPES:
         raise _syntax(f"Send the body as {SCIM_JSON}, not {kind[:60]}.")
