@@ -16,8 +16,11 @@ from app.core.health import router as health
 from app.core.metrics import registry_for
 from app.core.runtime import Runtime
 from app.dashboard.router import router as dashboard
+from app.dashboard.sso import router as dashboard_sso
 from app.delivery.devinbox import router as devinbox
 from app.outbox.metrics import OutboxCollector
+from app.scim.router import router as scim
+from app.sso.client import OidcClient
 from app.tracking.router import install as install_public_pages
 from app.worker import BackgroundServices
 
@@ -60,6 +63,7 @@ def create_app(runtime: Runtime | None = None, *, background: bool = False) -> F
     app.state.services = None
     app.state.metrics = registry_for(OutboxCollector(runtime.session_factory, runtime.clock))
     app.state.auth_throttle = FailureThrottle.from_settings(runtime.settings)
+    app.state.oidc = OidcClient.from_settings(runtime.settings)  # None: no sign-in by account
     install_error_handlers(app, max_body=MAX_BODY_BYTES, body_limits=PUBLIC_BODY_LIMITS)
     _include_routers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -70,5 +74,7 @@ def _include_routers(app: FastAPI) -> None:
     include_api(app)
     install_public_pages(app)
     app.include_router(dashboard)
+    app.include_router(dashboard_sso)
+    app.include_router(scim)
     app.include_router(devinbox)
     app.include_router(health)

@@ -9,7 +9,34 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth.models import ApiKey, AuditEntry
+from app.auth.models import ApiKey, AuditEntry, Role
+
+# The audit log's actor column is 200 characters: a name is cut to fit beside the subject.
+MAX_SUBJECT = 120
+MAX_DISPLAY_NAME = 60
+
+
+class Person(str):
+    """Someone signed in to the dashboard with the municipality's account (OpenID Connect).
+
+    The value *is* the audit log's actor label, "person <display name> (<subject>)", so every
+    service that takes `actor: ApiKey | str | None` records the person as it is; it also
+    carries what the dashboard shows (`name`) and may do (`role`). Nothing of it is stored
+    anywhere else: the subject and display name live in the session cookie and the audit log.
+    """
+
+    subject: str
+    name: str
+    role: Role
+
+    def __new__(cls, subject: str, name: str, role: Role) -> Person:
+        subject, name = subject[:MAX_SUBJECT], " ".join(name.split())[:MAX_DISPLAY_NAME]
+        person = super().__new__(cls, f"person {name or '-'} ({subject})")
+        person.subject, person.name, person.role = subject, name or subject, role
+        return person
+
+    def __reduce__(self) -> tuple[type[Person], tuple[str, str, Role]]:
+        return (Person, (self.subject, self.name, self.role))
 
 
 def actor_of(key: ApiKey | None) -> str:

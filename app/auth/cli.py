@@ -30,7 +30,8 @@ def create(
     ),
     role: Role = typer.Option(
         Role.editor,
-        help="admin: allt; editor: anställda och kampanjer; reporter: läsa och exportera.",
+        help="admin: allt; editor: anställda och kampanjer; reporter: läsa och exportera; "
+        "provisioning: bara /scim/v2 (nyckeln för Entra ID:s provisionering).",
     ),
 ) -> None:
     """Skapa en API-nyckel och visa den en gång."""

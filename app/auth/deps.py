@@ -82,3 +82,5 @@ def require_role(*roles: Role) -> Callable[[ApiKey], ApiKey]:
 AdminKey = Annotated[ApiKey, Depends(require_role(Role.admin))]
 EditorKey = Annotated[ApiKey, Depends(require_role(Role.admin, Role.editor))]
 ReaderKey = Annotated[ApiKey, Depends(require_role(Role.admin, Role.editor, Role.reporter))]
+# The identity provider's provisioning service: /scim/v2 and nothing else, and only it there.
+ProvisioningKey = Annotated[ApiKey, Depends(require_role(Role.provisioning))]

@@ -14,6 +14,7 @@ class Role(StrEnum):
     admin = "admin"  # everything, including API keys and the audit log
     editor = "editor"  # employees and campaigns
     reporter = "reporter"  # read and export only
+    provisioning = "provisioning"  # the staff list through /scim/v2 only (Entra ID's service)
 
 
 class ApiKey(Base):

@@ -23,7 +23,8 @@ class ApiKeyCreate(BaseModel):
 
     name: KeyName = Field(description="Who or what uses the key, e.g. 'Anna, projektledare'.")
     role: Role = Field(
-        description="admin: everything; editor: employees and campaigns; reporter: read and export."
+        description="admin: everything; editor: employees and campaigns; reporter: read and "
+        "export; provisioning: the staff list through /scim/v2 only (Entra ID provisioning)."
     )
 
 

@@ -72,7 +72,7 @@ def revoke_api_key(session: Session, prefix: str, now: datetime) -> ApiKey | Non
 
 
 def audit_key_change(
-    session: Session, actor: ApiKey | None, key: ApiKey, action: str, now: datetime
+    session: Session, actor: ApiKey | str | None, key: ApiKey, action: str, now: datetime
 ) -> None:
     """Audit a create or revoke: the prefix and role, never the key."""
     record_audit(

@@ -330,7 +330,7 @@ def to_out(
 
 def audit_change(
     session: Session,
-    actor: ApiKey,
+    actor: ApiKey | str,
     action: str,
     campaign_id: int,
     now: datetime,

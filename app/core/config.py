@@ -33,6 +33,8 @@ PLACEHOLDER_SECRETS = {
     "xxx",
 }
 MIN_SECRET_LENGTH = 32
+# The roles OIDC_ROLE_MAP may give (app.auth.models.Role, less provisioning: that is for keys).
+DASHBOARD_ROLE_NAMES = ("admin", "editor", "reporter")
 
 
 class Settings(BaseSettings):
@@ -105,6 +107,17 @@ class Settings(BaseSettings):
     auth_failure_limit: int = Field(default=20, ge=1, le=100_000)
     auth_failure_window_seconds: int = Field(default=300, ge=1, le=86_400)
 
+    # Sign-in with the municipality's accounts (OpenID Connect, e.g. Entra ID); off while
+    # OIDC_ISSUER is empty. The role comes from the ID token's OIDC_ROLES_CLAIM, mapped by
+    # OIDC_ROLE_MAP (JSON: claim value -> admin, editor or reporter) at every sign-in.
+    oidc_issuer: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr | None = None
+    oidc_roles_claim: str = "roles"
+    oidc_role_map: dict[str, str] = Field(default_factory=dict)
+    # Whom someone without a role should ask, shown on the refusal page, e.g. "IT-servicedesk".
+    oidc_contact: str = ""
+
     # Privacy: no open-tracking pixel unless switched on; department figures for fewer people
     # than this are withheld, so no one can be singled out.
     open_tracking: bool = False
@@ -167,6 +180,22 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use e.g. Europe/Stockholm)") from None
         return value
+
+    @field_validator("oidc_role_map")
+    @classmethod
+    def _known_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        wrong = sorted({role for role in value.values() if role not in DASHBOARD_ROLE_NAMES})
+        if wrong:
+            raise ValueError(
+                f"OIDC_ROLE_MAP maps to unknown roles {wrong}; use admin, editor or reporter"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise ValueError("OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET as well")
+        return self
 
     @field_validator("smtp_url")
     @classmethod

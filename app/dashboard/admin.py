@@ -23,7 +23,7 @@ from app.auth.service import (
     revoke_api_key,
 )
 from app.core.deps import ClockDep, SessionDep
-from app.dashboard.auth import AdminUser
+from app.dashboard.auth import AdminUser, User
 from app.dashboard.csrf import protect
 from app.dashboard.forms import FieldErrors, Form, field_text
 from app.dashboard.responses import DashboardRoute, redirect, render
@@ -54,7 +54,7 @@ router = APIRouter(
 
 def _keys_page(
     session: Session,
-    user: ApiKey,
+    user: User,
     *,
     created: tuple[ApiKey, str] | None = None,
     errors: FieldErrors | None = None,
@@ -113,7 +113,13 @@ def revoke_form(prefix: str, user: AdminUser, session: SessionDep) -> Response:
     key = find_api_key(session, prefix[:16])
     if key is None or key.revoked_at is not None:
         return render("not_found.html", status=404, user=user, section="keys")
-    return render("key_revoke.html", user=user, section="keys", key=key, own=key.id == user.id)
+    return render(
+        "key_revoke.html",
+        user=user,
+        section="keys",
+        key=key,
+        own=isinstance(user, ApiKey) and key.id == user.id,
+    )
 
 
 @router.post("/keys/{prefix}/revoke")

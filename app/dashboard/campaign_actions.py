@@ -11,12 +11,11 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from app.auth.models import ApiKey
 from app.campaigns import service
 from app.campaigns.models import Campaign, CampaignStatus
 from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.errors import ProblemError
-from app.dashboard.auth import DashboardUser, EditorUser
+from app.dashboard.auth import DashboardUser, EditorUser, User
 from app.dashboard.courses import PREVIEW_CSP
 from app.dashboard.csrf import protect
 from app.dashboard.forms import FieldErrors, Form, field_text, problem_text
@@ -46,13 +45,13 @@ router = APIRouter(
 )
 
 
-def _missing(user: ApiKey) -> Response:
+def _missing(user: User) -> Response:
     return render("not_found.html", status=404, user=user, section="campaigns")
 
 
 def _plan_page(
     session: Session,
-    user: ApiKey,
+    user: User,
     campaign: Campaign,
     clock: ClockDep,
     *,

@@ -10,13 +10,12 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.auth.models import ApiKey
 from app.campaigns import service
 from app.campaigns.models import Campaign, CampaignStatus
 from app.campaigns.schemas import CampaignCreate, CampaignPatch
 from app.core.deps import ClockDep, SessionDep
 from app.core.errors import ProblemError
-from app.dashboard.auth import EditorUser
+from app.dashboard.auth import EditorUser, User
 from app.dashboard.csrf import protect
 from app.dashboard.forms import FieldErrors, Form, problem_text
 from app.dashboard.responses import DashboardRoute, redirect, render
@@ -35,7 +34,7 @@ router = APIRouter(
 
 def _form_page(
     session: Session,
-    user: ApiKey,
+    user: User,
     form: CampaignForm,
     errors: FieldErrors,
     campaign: Campaign | None = None,
@@ -99,7 +98,7 @@ def _editable(session: Session, campaign_id: int) -> tuple[Campaign, str] | None
     return campaign, slug
 
 
-def _not_editable(user: ApiKey) -> Response:
+def _not_editable(user: User) -> Response:
     text = "Kampanjen finns inte, eller så är den avslutad eller avbruten och kan inte ändras."
     return render("message.html", status=404, user=user, section="campaigns", text=text)
 

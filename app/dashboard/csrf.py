@@ -48,7 +48,7 @@ PRE_LIFETIME = timedelta(hours=1)  # time to type a key into the sign-in form
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PRE_SESSION_FORMS = frozenset({LOGIN_PATH})  # the forms that are sent before a session exists
 _PURPOSE = b"nanolearn-dashboard-form:"
-_COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_.=-]{16,200}$")
+_COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_.=-]{16,800}$")  # 800: MAX_COOKIE in auth.py
 
 
 class FormRefused(Exception):

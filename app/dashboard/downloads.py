@@ -12,9 +12,9 @@ from datetime import datetime
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.auth.models import ApiKey
 from app.campaigns.models import Campaign
 from app.core.config import Settings
+from app.dashboard.auth import User
 from app.reports.download import ExportRequest, prepare_export, stream_export
 from app.reports.export import ExportFormat, choose_separator
 from app.reports.learning import learning_report
@@ -30,7 +30,7 @@ def completion_download(
     factory: sessionmaker[Session],
     session: Session,
     settings: Settings,
-    user: ApiKey,
+    user: User,
     wanted: tuple[int, ReportBy, ExportFormat],
     now: datetime,
 ) -> StreamingResponse:

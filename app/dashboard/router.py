@@ -13,6 +13,7 @@ from app.campaigns.models import Campaign
 from app.core.deps import ClockDep, SessionDep, SettingsDep, client_address
 from app.dashboard.admin import router as admin_router
 from app.dashboard.auth import (
+    DASHBOARD_ROLES,
     LOGIN_PATH,
     DashboardUser,
     MaybeUser,
@@ -35,6 +36,10 @@ HOME = "/dashboard"
 LOGIN_FAILED = (
     "Nyckeln fungerar inte. Kontrollera att du har kopierat hela nyckeln. "
     "En nyckel som har spärrats går inte att använda."
+)
+NOT_FOR_DASHBOARD = (
+    "Den här nyckeln är till för att läsa in personal från kommunens katalog och går inte att "
+    "logga in med. Använd din egen nyckel eller ditt konto i kommunen."
 )
 
 
@@ -60,10 +65,10 @@ for area in areas:
 
 
 @router.get("/login")
-def login_form(user: MaybeUser) -> Response:
+def login_form(request: Request, user: MaybeUser) -> Response:
     if user is not None:
         return redirect(HOME)
-    return render("login.html", user=None, error=None)
+    return render("login.html", user=None, error=None, sso=request.app.state.oidc is not None)
 
 
 @router.post("/login")
@@ -85,6 +90,8 @@ def login(
         if api_key.strip():
             throttle.failed("dashboard", address, api_key.strip(), now)
         return render("login.html", status=401, user=None, error=LOGIN_FAILED)
+    if key.role not in DASHBOARD_ROLES:
+        return render("login.html", status=403, user=None, error=NOT_FOR_DASHBOARD)
     response = redirect(HOME)
     set_session_cookie(response, settings, key, now)
     clear_presession_cookie(response)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.errors import ProblemError
 from app.dashboard import uploads
-from app.dashboard.auth import AdminUser, DashboardUser, EditorUser
+from app.dashboard.auth import AdminUser, DashboardUser, EditorUser, owner_of
 from app.dashboard.csrf import protect
 from app.dashboard.forms import Form, field_text, problem_text
 from app.dashboard.responses import DashboardRoute, redirect, render
@@ -118,7 +118,7 @@ def upload(
             run=None,
             token="",
         )
-    token = uploads.save(settings, user.id, data, file.filename, mode, now)
+    token = uploads.save(settings, owner_of(user), data, file.filename, mode, now)
     return redirect(f"{HOME}/import/{token}")
 
 
@@ -130,7 +130,7 @@ def _gone(user: EditorUser) -> Response:
 def review(
     token: str, user: EditorUser, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> Response:
-    upload_ = uploads.load(settings, user.id, token, clock.now())
+    upload_ = uploads.load(settings, owner_of(user), token, clock.now())
     if upload_ is None:
         return _gone(user)
     parsed = parse_file(upload_.data, upload_.filename)
@@ -174,7 +174,7 @@ def review(
 def confirm(
     token: str, user: EditorUser, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> Response:
-    upload_ = uploads.load(settings, user.id, token, clock.now())
+    upload_ = uploads.load(settings, owner_of(user), token, clock.now())
     if upload_ is None:
         return _gone(user)
     parsed = parse_file(upload_.data, upload_.filename)

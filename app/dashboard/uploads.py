@@ -34,7 +34,7 @@ def _folder(settings: Settings) -> Path:
 
 
 def save(
-    settings: Settings, key_id: int, data: bytes, filename: str, mode: str, now: datetime
+    settings: Settings, key_id: str, data: bytes, filename: str, mode: str, now: datetime
 ) -> str:
     folder = _folder(settings)
     folder.mkdir(parents=True, exist_ok=True)
@@ -46,7 +46,7 @@ def save(
     return token
 
 
-def load(settings: Settings, key_id: int, token: str, now: datetime) -> Upload | None:
+def load(settings: Settings, key_id: str, token: str, now: datetime) -> Upload | None:
     """The upload, if it exists, belongs to this key and is not older than an hour."""
     if not _TOKEN.match(token):
         return None

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from app.employees.importer import MAX_EMPLOYEE_NUMBER, InvalidEmailError, normalise_email
+from app.employees.models import EmployeeSource
 
 ImportMode = Literal["upsert", "sync"]
 MAX_PAGE_SIZE = 500
@@ -28,6 +29,9 @@ class EmployeeOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     deactivated_at: datetime | None
+    source: EmployeeSource = Field(
+        description="file: the staff-list import; scim: the identity provider (Entra ID)."
+    )
 
 
 class EmployeeList(BaseModel):

@@ -72,7 +72,7 @@ def update_employee(
     """Change the fields sent; addresses and numbers stay unique. Audited by field name only."""
     employee = get_employee(session, employee_id)
     changes = {k: v for k, v in patch.changes().items() if getattr(employee, k) != v}
-    _check_unique(session, employee, changes)
+    check_unique(session, employee, changes)
     first = changes.get("first_name", employee.first_name)
     last = changes.get("last_name", employee.last_name)
     if not first and not last:
@@ -131,7 +131,7 @@ def deactivate_employee(
     return employee
 
 
-def _check_unique(session: Session, employee: Employee, changes: dict[str, Any]) -> None:
+def check_unique(session: Session, employee: Employee, changes: dict[str, Any]) -> None:
     checks = (
         ("email", Employee.email, "E-postadressen"),
         ("employee_number", Employee.employee_number, "Anställningsnumret"),

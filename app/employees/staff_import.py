@@ -18,7 +18,7 @@ from app.core.errors import ProblemError
 from app.core.uploads import MAX_LISTED, number
 from app.employees.deliverability import clear_marks
 from app.employees.importer import HEADER_FIELD, LABELS, EmployeeRow, ParsedFile, RowError
-from app.employees.models import Employee
+from app.employees.models import Employee, EmployeeSource
 from app.employees.schemas import ImportMode
 
 # Fields an import row may change; empty cells in the file never overwrite stored values.
@@ -89,6 +89,7 @@ class _Stored:
     active: bool
     deactivated_at: datetime | None
     erased_at: datetime | None
+    source: EmployeeSource
 
 
 _STORED_COLUMNS = [getattr(Employee, name) for name in _Stored.__slots__]
@@ -246,7 +247,12 @@ def _plan(everyone: list[_Stored], rows: Sequence[EmployeeRow], mode: ImportMode
         else:
             plan.unchanged += 1
     if mode == "sync":
-        plan.deactivations = [e for e in known if e.active and e.id not in matched_row]
+        # The identity provider says who works here for the people it manages (app/scim).
+        plan.deactivations = [
+            e
+            for e in known
+            if e.active and e.id not in matched_row and e.source != EmployeeSource.scim
+        ]
     return plan
 
 
@@ -272,7 +278,7 @@ def _address_taken_error(row: EmployeeRow, holder: _Stored) -> RowError:
 def _changes(employee: _Stored, row: EmployeeRow) -> dict[str, Any]:
     wanted = {name: getattr(row, name) for name in IMPORTED_FIELDS if getattr(row, name)}
     changes = {name: value for name, value in wanted.items() if getattr(employee, name) != value}
-    if not employee.active:
+    if not employee.active and employee.source != EmployeeSource.scim:
         changes |= {"active": True, "deactivated_at": None}
     return changes
 
@@ -294,7 +300,8 @@ def _apply(session: Session, plan: _Plan, everyone: list[_Stored], now: datetime
 
 
 def _stored_values(employee: _Stored) -> dict[str, Any]:
-    return {name: getattr(employee, name) for name in _Stored.__slots__ if name != "erased_at"}
+    kept = ("erased_at", "source")
+    return {name: getattr(employee, name) for name in _Stored.__slots__ if name not in kept}
 
 
 def _release_identifiers(session: Session, plan: _Plan, everyone: list[_Stored]) -> None:
