@@ -130,7 +130,7 @@ def setup(runtime: object, employees: int) -> dict[str, float]:
     from app.core.runtime import Runtime
     from app.delivery.jobs import plan_once
     from app.employees.importer import EmployeeRow
-    from app.employees.service import import_employees
+    from app.employees.staff_import import import_employees
     from app.lessons.service import sync_from_settings
 
     assert isinstance(runtime, Runtime) and isinstance(runtime.clock, FakeClock)

@@ -31,3 +31,21 @@ def test_layer_contracts_are_kept() -> None:
     )
     assert done.returncode == 0, done.stdout[-4000:]
     assert "KEPT" in done.stdout and "BROKEN" not in done.stdout
+
+
+def test_the_scripts_import_what_exists() -> None:
+    """scripts/ are not type-checked: a moved name must not break a benchmark unnoticed."""
+    import ast
+    import importlib
+
+    missing = []
+    for script in sorted((APP.parent / "scripts").glob("*.py")):
+        for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("app"):
+                module = importlib.import_module(str(node.module))
+                missing += [
+                    f"{script.name}: {node.module}.{a.name}"
+                    for a in node.names
+                    if not hasattr(module, a.name)
+                ]
+    assert missing == []
