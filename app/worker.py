@@ -23,7 +23,7 @@ from app.core.metrics import registry_for
 from app.core.runtime import Runtime
 from app.delivery import jobs as delivery_jobs
 from app.delivery.mailcatcher import MailCatcher
-from app.delivery.transport import mailer
+from app.delivery.transport import mailbox_token_provider, mailer
 from app.outbox.metrics import OutboxCollector
 from app.privacy import jobs as privacy_jobs
 from app.reports import jobs as reports_jobs
@@ -60,7 +60,10 @@ class BackgroundServices:
             *privacy_jobs.jobs(self.runtime),
             *reports_jobs.jobs(self.runtime, mailer(self.runtime.settings)),
             *xapi_jobs.jobs(self.runtime),
-            *bounces_jobs.jobs(self.runtime),
+            *bounces_jobs.jobs(
+                self.runtime,
+                oauth_token=mailbox_token_provider(self.runtime.settings, self.runtime.clock),
+            ),
         ]
 
     async def start(self) -> None:

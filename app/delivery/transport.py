@@ -14,7 +14,9 @@ the dispatcher spreads each batch over its accounts, each inside its own rate li
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
@@ -198,3 +200,26 @@ def mailer(settings: Settings) -> Mailer:
         return None if result.outcome is Outcome.sent else result.error
 
     return send
+
+
+EXCHANGE_SCOPE = "https://outlook.office365.com/.default"  # SMTP and IMAP in Exchange Online
+
+
+def mailbox_token_provider(
+    settings: Settings, clock: Clock = system_clock
+) -> Callable[[], str] | None:
+    """Access tokens for a bounce mailbox read over IMAP with XOAUTH2 (BOUNCE_IMAP_URL
+    ?auth=xoauth2): the first OAuth client of the sending accounts (the same Entra app), with
+    Exchange's scope. Called from the polling thread at each login; the token is cached. None
+    when no OAuth client is set (the bounce job then says what to set)."""
+    oauth = next((a.oauth for a in settings.accounts if a.oauth is not None), None)
+    if oauth is None:
+        return None
+    source = TokenSource(
+        replace(oauth, scope=EXCHANGE_SCOPE),
+        clock,
+        account="bounces",
+        timeout=settings.smtp_timeout_seconds,
+        tls=tls_context(settings.smtp_ca_file),
+    )
+    return lambda: asyncio.run(source.token())

@@ -19,7 +19,7 @@ from app.core.clock import FakeClock
 from app.core.runtime import Runtime
 from app.delivery.dispatcher import Dispatcher
 from app.delivery.jobs import plan_once
-from app.delivery.transport import make_transport
+from app.delivery.transport import mailbox_token_provider, make_transport
 from app.outbox.models import Delivery, DeliveryStatus
 from tests.delivery.faulty_smtp import self_signed_cert
 from tests.delivery.m365 import (
@@ -246,3 +246,19 @@ def test_a_password_after_basic_auth_is_switched_off_says_to_use_xoauth2(
     reason = campaign(runtime, campaign_id).status_reason
     assert "tar inte längre emot lösenord för SMTP" in reason and "SMTP_AUTH=xoauth2" in reason
     assert "5.7.139" in reason and "gammalt" not in reason
+
+
+def test_the_bounce_mailbox_gets_exchange_tokens_from_the_same_entra_app(
+    runtime: Runtime, tokens: TokenServer
+) -> None:
+    s = runtime.settings
+    assert mailbox_token_provider(s, runtime.clock) is None  # no OAuth client: the job says so
+    s.smtp_auth = "xoauth2"
+    s.oauth_token_url = tokens.url
+    s.oauth_client_id = CLIENT_ID
+    s.oauth_client_secret = SecretStr(CLIENT_SECRET)
+    provider = mailbox_token_provider(s, runtime.clock)
+    assert provider is not None
+    first = provider()  # called from the polling thread, as the IMAP login does
+    assert provider() == first and tokens.fetches == 1  # cached
+    assert tokens.valid(first, "https://outlook.office365.com/.default")
