@@ -27,6 +27,7 @@ from app.tracking.models import EventClass, EventKind
 from app.tracking.ratelimit import PublicLimits
 from app.tracking.service import (
     Opened,
+    VersionCache,
     is_opted_out,
     open_delivery,
     opt_out,
@@ -67,6 +68,7 @@ def install(app: FastAPI) -> None:
     """The public pages, with their per-process rate limits and link-burst memory."""
     app.state.public_limits = PublicLimits.from_settings(app.state.settings)
     app.state.link_bursts = LinkBursts()
+    app.state.lesson_versions = VersionCache()
     app.add_exception_handler(RateLimitedError, _too_many_requests)
     app.include_router(router)
 
@@ -118,6 +120,11 @@ def _in_burst(request: Request, session: Session, opened: Opened, link: str, now
     return True
 
 
+def _versions(request: Request) -> VersionCache:
+    cache: VersionCache = request.app.state.lesson_versions
+    return cache
+
+
 def _links(settings: Settings, opened: Opened) -> Links:
     return Links.for_delivery(settings.base_url, settings.secret(), opened.delivery.id)
 
@@ -132,7 +139,7 @@ def read_lesson(
     lesson: str | None = None,
 ) -> HTMLResponse:
     """Read the lesson of an e-mail in the browser (recorded as a view)."""
-    opened = open_delivery(session, settings.secret(), token)
+    opened = open_delivery(session, settings.secret(), token, _versions(request))
     if opened is None or not opened.questions:
         return not_found(request)
     question = opened.question(lesson) if lesson else opened.questions[0]
@@ -166,7 +173,7 @@ def choose_answer(
     clock: ClockDep,
 ) -> HTMLResponse:
     """An answer link: shows the choice with a button to confirm; records only the click."""
-    opened = open_delivery(session, settings.secret(), token)
+    opened = open_delivery(session, settings.secret(), token, _versions(request))
     question = opened.question(lesson_key) if opened else None
     if opened is None or question is None or not 0 <= option < len(question.item.version.options):
         return not_found(request, opened.course.language if opened else "sv")
@@ -196,7 +203,7 @@ def confirm_answer(
     option: Annotated[str | None, Form()] = None,
 ) -> HTMLResponse:
     """Confirm an answer: records it and shows whether it was right, with the explanation."""
-    opened = open_delivery(session, settings.secret(), token)
+    opened = open_delivery(session, settings.secret(), token, _versions(request))
     question = opened.question(lesson_key) if opened else None
     if opened is None or question is None:
         return not_found(request, opened.course.language if opened else "sv")
@@ -228,7 +235,7 @@ def unsubscribe_page(
     token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> HTMLResponse:
     """Opt-out page for one campaign: asks to confirm (a GET changes nothing)."""
-    opened = open_delivery(session, settings.secret(), token)
+    opened = open_delivery(session, settings.secret(), token, _versions(request))
     if opened is None:
         return not_found(request)
     # No event of its own, but scanners open this link with the others: it counts to a burst.
@@ -250,7 +257,7 @@ def unsubscribe(
     token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> HTMLResponse:
     """Opt out of the campaign (the page's button, or a mail client's RFC 8058 one-click POST)."""
-    opened = open_delivery(session, settings.secret(), token)
+    opened = open_delivery(session, settings.secret(), token, _versions(request))
     if opened is None:
         return not_found(request)
     opt_out(session, opened, clock.now())

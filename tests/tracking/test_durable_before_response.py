@@ -97,7 +97,9 @@ def test_a_response_is_sent_only_after_its_commit(
         url = f"{base}/api/v1/campaigns/{sent.campaign_id}"
         early, response = answered_while_locked(
             runtime.engine,
-            lambda: httpx.patch(url, json={"name": "Nytt namn"}, headers=editor_headers, timeout=30),
+            lambda: httpx.patch(
+                url, json={"name": "Nytt namn"}, headers=editor_headers, timeout=30
+            ),
         )
         assert response.status_code == 200, response.text
         assert not early, "the API answered before its change was committed"
