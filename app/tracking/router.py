@@ -13,7 +13,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.core.deps import ClockDep, SessionDep, SettingsDep, client_address
@@ -22,19 +21,19 @@ from app.core.i18n import t
 from app.core.links import Links
 from app.lessons.content import lesson_content, question_content
 from app.tracking import pages
-from app.tracking.classify import LINK_BURST, LinkBursts, Verdict, classify
+from app.tracking.classify import HUMAN, LINK_BURST, LinkBursts, Verdict, classify
 from app.tracking.models import EventClass, EventKind
 from app.tracking.ratelimit import PublicLimits
 from app.tracking.service import (
     Opened,
     VersionCache,
     is_opted_out,
+    new_event,
     open_delivery,
     opt_out,
-    reclassify_burst,
     record_answer,
-    record_event,
 )
+from app.tracking.writer import EventWriter, Write
 
 TOO_MANY_TITLE = "För många försök"
 TOO_MANY_TEXT = (
@@ -69,6 +68,7 @@ def install(app: FastAPI) -> None:
     app.state.public_limits = PublicLimits.from_settings(app.state.settings)
     app.state.link_bursts = LinkBursts()
     app.state.lesson_versions = VersionCache()
+    app.state.event_writer = EventWriter(app.state.session_factory)
     app.add_exception_handler(RateLimitedError, _too_many_requests)
     app.include_router(router)
 
@@ -95,9 +95,10 @@ def not_found(request: Request, language: str = "sv") -> HTMLResponse:
 
 
 def _verdict(
-    request: Request, session: Session, opened: Opened, link: str, now: datetime
-) -> Verdict:
-    """Classify one request for a link of the e-mail (classify.py has the rule)."""
+    request: Request, opened: Opened, link: str, now: datetime
+) -> tuple[Verdict, datetime | None]:
+    """Classify one request for a link of the e-mail (classify.py has the rule), and when it
+    makes a link burst, the time the burst began (its earlier events are re-classified)."""
     verdict = classify(
         method=request.method,
         user_agent=request.headers.get("user-agent"),
@@ -105,19 +106,34 @@ def _verdict(
         now=now,
         client_address=_client_address(request),
     )
-    if _in_burst(request, session, opened, link, now) and verdict[0] == EventClass.human:
-        return EventClass.automated, LINK_BURST
-    return verdict
+    began = _burst_began(request, opened, link, now)
+    if began is not None and verdict[0] == EventClass.human:
+        return (EventClass.automated, LINK_BURST), began
+    return verdict, began
 
 
-def _in_burst(request: Request, session: Session, opened: Opened, link: str, now: datetime) -> bool:
-    """Remember the link; in a burst, re-classify the burst's earlier events as well."""
+def _burst_began(request: Request, opened: Opened, link: str, now: datetime) -> datetime | None:
+    """Remember the link; in a burst, when it began."""
     bursts: LinkBursts = request.app.state.link_bursts
-    began = bursts.hit(opened.delivery.id, link, now)
-    if began is None:
-        return False
-    reclassify_burst(session, opened.delivery.id, began)
-    return True
+    return bursts.hit(opened.delivery.id, link, now)
+
+
+def _store(
+    request: Request,
+    opened: Opened,
+    kind: EventKind | None,
+    lesson_id: int | None,
+    now: datetime,
+    verdict: Verdict,
+    burst_since: datetime | None,
+) -> None:
+    """Write the event (and a burst's re-classification) in the next group commit; returns
+    once it is committed, so the page that follows means it is stored."""
+    event = new_event(opened, kind, lesson_id, now, verdict) if kind is not None else None
+    if event is None and burst_since is None:
+        return
+    writer: EventWriter = request.app.state.event_writer
+    writer.write(Write(opened.delivery.id, event, burst_since))
 
 
 def _versions(request: Request) -> VersionCache:
@@ -146,8 +162,8 @@ def read_lesson(
     if question is None:
         return not_found(request, opened.course.language)
     now = clock.now()
-    verdict = _verdict(request, session, opened, f"l:{lesson or ''}", now)
-    record_event(session, opened, EventKind.view, question.lesson_id, now, verdict)
+    verdict, burst = _verdict(request, opened, f"l:{lesson or ''}", now)
+    _store(request, opened, EventKind.view, question.lesson_id, now, verdict, burst)
     links = _links(settings, opened)
     shown = [q for q in opened.questions if q.lesson_id == question.lesson_id]
     return html(
@@ -178,8 +194,8 @@ def choose_answer(
     if opened is None or question is None or not 0 <= option < len(question.item.version.options):
         return not_found(request, opened.course.language if opened else "sv")
     now = clock.now()
-    verdict = _verdict(request, session, opened, f"a:{lesson_key}:{option}", now)
-    record_event(session, opened, EventKind.answer_click, question.lesson_id, now, verdict)
+    verdict, burst = _verdict(request, opened, f"a:{lesson_key}:{option}", now)
+    _store(request, opened, EventKind.answer_click, question.lesson_id, now, verdict, burst)
     links = _links(settings, opened)
     return html(
         request,
@@ -239,7 +255,8 @@ def unsubscribe_page(
     if opened is None:
         return not_found(request)
     # No event of its own, but scanners open this link with the others: it counts to a burst.
-    _in_burst(request, session, opened, "u", clock.now())
+    now = clock.now()
+    _store(request, opened, None, None, now, HUMAN, _burst_began(request, opened, "u", now))
     done = is_opted_out(session, opened)
     return html(
         request,

@@ -121,6 +121,24 @@ def open_delivery(
     return Opened(delivery, course, questions)
 
 
+def new_event(
+    opened: Opened,
+    kind: EventKind,
+    lesson_id: int | None,
+    now: datetime,
+    verdict: tuple[EventClass, str],
+) -> Event:
+    """A view or click to store (app/tracking/writer.py writes it in a group commit)."""
+    return Event(
+        kind=kind,
+        delivery_id=opened.delivery.id,
+        lesson_id=lesson_id,
+        occurred_at=now,
+        classification=verdict[0],
+        class_reason=verdict[1],
+    )
+
+
 def record_event(
     session: Session,
     opened: Opened,
@@ -129,16 +147,7 @@ def record_event(
     now: datetime,
     verdict: tuple[EventClass, str],
 ) -> None:
-    session.add(
-        Event(
-            kind=kind,
-            delivery_id=opened.delivery.id,
-            lesson_id=lesson_id,
-            occurred_at=now,
-            classification=verdict[0],
-            class_reason=verdict[1],
-        )
-    )
+    session.add(new_event(opened, kind, lesson_id, now, verdict))
 
 
 def reclassify_burst(session: Session, delivery_id: int, since: datetime) -> int:
