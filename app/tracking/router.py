@@ -68,7 +68,7 @@ def install(app: FastAPI) -> None:
     app.state.public_limits = PublicLimits.from_settings(app.state.settings)
     app.state.link_bursts = LinkBursts()
     app.state.lesson_versions = VersionCache()
-    app.state.event_writer = EventWriter(app.state.session_factory)
+    app.state.event_writer = EventWriter(app.state.runtime.engine)
     app.add_exception_handler(RateLimitedError, _too_many_requests)
     app.include_router(router)
 

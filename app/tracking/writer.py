@@ -16,9 +16,9 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session
 
-from app.core.db import session_scope
 from app.tracking.models import Event
 from app.tracking.service import reclassify_burst
 
@@ -41,10 +41,14 @@ class Write:
 
 
 class EventWriter:
-    """One writer thread per app; `write` blocks the calling (worker) thread until committed."""
+    """One writer thread per app; `write` blocks the calling (worker) thread until committed.
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
-        self.factory = factory
+    The writer keeps a connection of its own: requests waiting for it hold pool connections,
+    and it must never wait for one of theirs."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._connection: Connection | None = None
         self._queue: queue.SimpleQueue[Write] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -91,10 +95,21 @@ class EventWriter:
             item.done.set()
 
     def _commit(self, group: list[Write]) -> None:
-        with session_scope(self.factory) as session:
+        if self._connection is None or self._connection.invalidated:
+            self._connection = self.engine.connect()
+        session = Session(bind=self._connection, expire_on_commit=False)
+        try:
             for item in group:
                 if item.burst_since is not None:
                     session.flush()
                     reclassify_burst(session, item.delivery_id, item.burst_since)
                 if item.event is not None:
                     session.add(item.event)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            self._connection.close()
+            self._connection = None
+            raise
+        finally:
+            session.close()
