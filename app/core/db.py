@@ -75,8 +75,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         # hide_parameters: a database error must never carry an address or a name into a log.
+        # A pool as large as the server's worker threads (40): a connection opened past the
+        # pool is closed after one request, and each new one pays the pragmas below.
+        options: dict[str, Any] = {"pool_size": 20, "max_overflow": 30}
+        if ":memory:" in url or url in ("sqlite://", "sqlite+pysqlite://"):
+            options = {}
         engine = create_engine(
-            url, connect_args={"check_same_thread": False}, hide_parameters=True, **kwargs
+            url,
+            connect_args={"check_same_thread": False},
+            hide_parameters=True,
+            **(options | kwargs),
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -14,7 +14,12 @@ from app.core.db import session_scope
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    # The request owns the unit of work: services flush, this commits once at the end.
+    """The request owns the unit of work: services flush, this commits once at the end.
+
+    Used with scope="function" (SessionDep): the commit runs when the route returns, before
+    the response is sent, so a 200 means it is stored. In the default "request" scope FastAPI
+    runs the exit code after the response has gone out, and a crash in between loses it.
+    """
     with session_scope(request.app.state.session_factory) as session:
         yield session
 
@@ -36,6 +41,6 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ClockDep = Annotated[Clock, Depends(get_clock)]

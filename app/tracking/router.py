@@ -22,19 +22,20 @@ from app.core.i18n import t
 from app.core.links import Links
 from app.lessons.content import lesson_content, question_content
 from app.tracking import pages
-from app.tracking.classify import LINK_BURST, LinkBursts, Verdict, classify
+from app.tracking.classify import HUMAN, LINK_BURST, LinkBursts, Verdict, classify
 from app.tracking.models import EventClass, EventKind
 from app.tracking.ratelimit import PublicLimits
 from app.tracking.service import (
     Opened,
+    VersionCache,
     is_opted_out,
+    new_event,
     open_delivery,
     opt_out,
-    reclassify_burst,
     record_answer,
-    record_event,
     test_send_language,
 )
+from app.tracking.writer import EventWriter, Write
 
 TOO_MANY_TITLE = "För många försök"
 TOO_MANY_TEXT = (
@@ -68,6 +69,8 @@ def install(app: FastAPI) -> None:
     """The public pages, with their per-process rate limits and link-burst memory."""
     app.state.public_limits = PublicLimits.from_settings(app.state.settings)
     app.state.link_bursts = LinkBursts()
+    app.state.lesson_versions = VersionCache()
+    app.state.event_writer = EventWriter(app.state.runtime.engine)
     app.add_exception_handler(RateLimitedError, _too_many_requests)
     app.include_router(router)
 
@@ -109,9 +112,10 @@ def test_send_page(
 
 
 def _verdict(
-    request: Request, session: Session, opened: Opened, link: str, now: datetime
-) -> Verdict:
-    """Classify one request for a link of the e-mail (classify.py has the rule)."""
+    request: Request, opened: Opened, link: str, now: datetime
+) -> tuple[Verdict, datetime | None]:
+    """Classify one request for a link of the e-mail (classify.py has the rule), and when it
+    makes a link burst, the time the burst began (its earlier events are re-classified)."""
     verdict = classify(
         method=request.method,
         user_agent=request.headers.get("user-agent"),
@@ -119,19 +123,39 @@ def _verdict(
         now=now,
         client_address=_client_address(request),
     )
-    if _in_burst(request, session, opened, link, now) and verdict[0] == EventClass.human:
-        return EventClass.automated, LINK_BURST
-    return verdict
+    began = _burst_began(request, opened, link, now)
+    if began is not None and verdict[0] == EventClass.human:
+        return (EventClass.automated, LINK_BURST), began
+    return verdict, began
 
 
-def _in_burst(request: Request, session: Session, opened: Opened, link: str, now: datetime) -> bool:
-    """Remember the link; in a burst, re-classify the burst's earlier events as well."""
+def _burst_began(request: Request, opened: Opened, link: str, now: datetime) -> datetime | None:
+    """Remember the link; in a burst, when it began."""
     bursts: LinkBursts = request.app.state.link_bursts
-    began = bursts.hit(opened.delivery.id, link, now)
-    if began is None:
-        return False
-    reclassify_burst(session, opened.delivery.id, began)
-    return True
+    return bursts.hit(opened.delivery.id, link, now)
+
+
+def _store(
+    request: Request,
+    opened: Opened,
+    kind: EventKind | None,
+    lesson_id: int | None,
+    now: datetime,
+    verdict: Verdict,
+    burst_since: datetime | None,
+) -> None:
+    """Write the event (and a burst's re-classification) in the next group commit; returns
+    once it is committed, so the page that follows means it is stored."""
+    event = new_event(opened, kind, lesson_id, now, verdict) if kind is not None else None
+    if event is None and burst_since is None:
+        return
+    writer: EventWriter = request.app.state.event_writer
+    writer.write(Write(opened.delivery.id, event, burst_since))
+
+
+def _versions(request: Request) -> VersionCache:
+    cache: VersionCache = request.app.state.lesson_versions
+    return cache
 
 
 def _links(settings: Settings, opened: Opened) -> Links:
@@ -150,15 +174,15 @@ def read_lesson(
     """Read the lesson of an e-mail in the browser (recorded as a view)."""
     if (test_page := test_send_page(request, session, settings, token)) is not None:
         return test_page
-    opened = open_delivery(session, settings.secret(), token)
+    opened = open_delivery(session, settings.secret(), token, _versions(request))
     if opened is None or not opened.questions:
         return not_found(request)
     question = opened.question(lesson) if lesson else opened.questions[0]
     if question is None:
         return not_found(request, opened.course.language)
     now = clock.now()
-    verdict = _verdict(request, session, opened, f"l:{lesson or ''}", now)
-    record_event(session, opened, EventKind.view, question.lesson_id, now, verdict)
+    verdict, burst = _verdict(request, opened, f"l:{lesson or ''}", now)
+    _store(request, opened, EventKind.view, question.lesson_id, now, verdict, burst)
     links = _links(settings, opened)
     shown = [q for q in opened.questions if q.lesson_id == question.lesson_id]
     return html(
@@ -187,13 +211,13 @@ def choose_answer(
     """An answer link: shows the choice with a button to confirm; records only the click."""
     if (test_page := test_send_page(request, session, settings, token)) is not None:
         return test_page
-    opened = open_delivery(session, settings.secret(), token)
+    opened = open_delivery(session, settings.secret(), token, _versions(request))
     question = opened.question(lesson_key) if opened else None
     if opened is None or question is None or not 0 <= option < len(question.item.version.options):
         return not_found(request, opened.course.language if opened else "sv")
     now = clock.now()
-    verdict = _verdict(request, session, opened, f"a:{lesson_key}:{option}", now)
-    record_event(session, opened, EventKind.answer_click, question.lesson_id, now, verdict)
+    verdict, burst = _verdict(request, opened, f"a:{lesson_key}:{option}", now)
+    _store(request, opened, EventKind.answer_click, question.lesson_id, now, verdict, burst)
     links = _links(settings, opened)
     return html(
         request,
@@ -219,7 +243,7 @@ def confirm_answer(
     """Confirm an answer: records it and shows whether it was right, with the explanation."""
     if (test_page := test_send_page(request, session, settings, token)) is not None:
         return test_page
-    opened = open_delivery(session, settings.secret(), token)
+    opened = open_delivery(session, settings.secret(), token, _versions(request))
     question = opened.question(lesson_key) if opened else None
     if opened is None or question is None:
         return not_found(request, opened.course.language if opened else "sv")
@@ -253,11 +277,12 @@ def unsubscribe_page(
     """Opt-out page for one campaign: asks to confirm (a GET changes nothing)."""
     if (test_page := test_send_page(request, session, settings, token)) is not None:
         return test_page
-    opened = open_delivery(session, settings.secret(), token)
+    opened = open_delivery(session, settings.secret(), token, _versions(request))
     if opened is None:
         return not_found(request)
     # No event of its own, but scanners open this link with the others: it counts to a burst.
-    _in_burst(request, session, opened, "u", clock.now())
+    now = clock.now()
+    _store(request, opened, None, None, now, HUMAN, _burst_began(request, opened, "u", now))
     done = is_opted_out(session, opened)
     return html(
         request,
@@ -277,7 +302,7 @@ def unsubscribe(
     """Opt out of the campaign (the page's button, or a mail client's RFC 8058 one-click POST)."""
     if (test_page := test_send_page(request, session, settings, token)) is not None:
         return test_page
-    opened = open_delivery(session, settings.secret(), token)
+    opened = open_delivery(session, settings.secret(), token, _versions(request))
     if opened is None:
         return not_found(request)
     opt_out(session, opened, clock.now())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -70,37 +71,87 @@ def test_send_language(session: Session, secret: bytes, token: str) -> str | Non
     return language or "sv"
 
 
-def open_delivery(session: Session, secret: bytes, token: str) -> Opened | None:
-    """The delivery behind a link, or None for a tampered, unknown or unsent one."""
+class VersionCache:
+    """Lesson versions read once: a version never changes, so an entry never goes stale.
+
+    Bounded (a course has tens of lessons, each with a few versions); one per app."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self.max_entries = max_entries
+        self._found: dict[tuple[int, str], VersionedLesson] = {}
+        self._lock = threading.Lock()
+
+    def get(
+        self, session: Session, pairs: list[tuple[int, str]]
+    ) -> dict[tuple[int, str], VersionedLesson]:
+        with self._lock:
+            found = {p: self._found[p] for p in pairs if p in self._found}
+        missing = [p for p in pairs if p not in found]
+        if missing:
+            loaded = load_versions(session, missing)
+            for item in loaded.values():
+                session.expunge(item.version)  # detached, all columns loaded: safe to share
+            with self._lock:
+                if len(self._found) + len(loaded) > self.max_entries:
+                    self._found.clear()
+                self._found.update(loaded)
+            found |= loaded
+        return found
+
+
+def open_delivery(
+    session: Session, secret: bytes, token: str, cache: VersionCache | None = None
+) -> Opened | None:
+    """The delivery behind a link, or None for a tampered, unknown or unsent one.
+
+    The token is checked by its HMAC alone; then one query reads the delivery, whether its
+    person is erased, and the course (mutable rows: read every time, so an erasure counts at
+    once); the lesson versions come from `cache` when given (they never change)."""
     delivery_id = verify_delivery(secret, token)
     if delivery_id is None:
         return None
-    delivery = session.get(Delivery, delivery_id)
-    if delivery is None or delivery.status not in _LINKED_STATUSES:
-        return None
-    erased = session.scalar(
-        select(Employee.erased_at)
-        .join(Enrollment, Enrollment.employee_id == Employee.id)
-        .where(Enrollment.id == delivery.enrollment_id)
-    )
-    if erased is not None:  # an erased person's old links record nothing more
-        return None
     row = session.execute(
-        select(Course, Campaign.local_help)
-        .join(Campaign, Campaign.course_id == Course.id)
-        .where(Campaign.id == delivery.campaign_id)
+        select(Delivery, Employee.erased_at, Course, Campaign.local_help)
+        .join(Enrollment, Enrollment.id == Delivery.enrollment_id)
+        .join(Employee, Employee.id == Enrollment.employee_id)
+        .join(Campaign, Campaign.id == Delivery.campaign_id)
+        .join(Course, Course.id == Campaign.course_id)
+        .where(Delivery.id == delivery_id)
     ).first()
     if row is None:
         return None
-    course, local_help = row
+    delivery, erased, course, local_help = row
+    if delivery.status not in _LINKED_STATUSES:
+        return None
+    if erased is not None:  # an erased person's old links record nothing more
+        return None
     items = delivery_items(delivery)
-    versions = load_versions(session, ((lid, h) for lid, h, _ in items))
+    pairs = [(lid, h) for lid, h, _ in items]
+    versions = cache.get(session, pairs) if cache else load_versions(session, pairs)
     questions = [
         Question(lid, versions[(lid, h)], review)
         for lid, h, review in items
         if (lid, h) in versions
     ]
     return Opened(delivery, course, questions, local_help)
+
+
+def new_event(
+    opened: Opened,
+    kind: EventKind,
+    lesson_id: int | None,
+    now: datetime,
+    verdict: tuple[EventClass, str],
+) -> Event:
+    """A view or click to store (app/tracking/writer.py writes it in a group commit)."""
+    return Event(
+        kind=kind,
+        delivery_id=opened.delivery.id,
+        lesson_id=lesson_id,
+        occurred_at=now,
+        classification=verdict[0],
+        class_reason=verdict[1],
+    )
 
 
 def record_event(
@@ -111,16 +162,7 @@ def record_event(
     now: datetime,
     verdict: tuple[EventClass, str],
 ) -> None:
-    session.add(
-        Event(
-            kind=kind,
-            delivery_id=opened.delivery.id,
-            lesson_id=lesson_id,
-            occurred_at=now,
-            classification=verdict[0],
-            class_reason=verdict[1],
-        )
-    )
+    session.add(new_event(opened, kind, lesson_id, now, verdict))
 
 
 def reclassify_burst(session: Session, delivery_id: int, since: datetime) -> int:
