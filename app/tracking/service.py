@@ -154,17 +154,6 @@ def new_event(
     )
 
 
-def record_event(
-    session: Session,
-    opened: Opened,
-    kind: EventKind,
-    lesson_id: int | None,
-    now: datetime,
-    verdict: tuple[EventClass, str],
-) -> None:
-    session.add(new_event(opened, kind, lesson_id, now, verdict))
-
-
 def reclassify_burst(session: Session, delivery_id: int, since: datetime) -> int:
     """Mark the e-mail's human-looking views and clicks since `since` as part of a link burst.
 
