@@ -40,7 +40,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -183,28 +182,9 @@ def high_water_mb(pids: list[int]) -> int:
     return peak
 
 
+from bench_dispatch import database  # noqa: E402  (same folder: a temporary database)
+
 # --- the data -----------------------------------------------------------------------------
-
-
-@contextmanager
-def database(kind: str, pg_url: str, workdir: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{workdir / 'bench.sqlite'}"
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = make_url(pg_url)
-    name = f"nl_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def prepare(env: dict[str, str], employees: int) -> tuple[list[dict[str, object]], int, str]:
