@@ -17,6 +17,24 @@ from datetime import datetime
 WINDOW_SECONDS = 60
 
 
+def estimate(previous: int, current: int, into: float, window: int) -> float:
+    """Requests in the sliding window ending `into` seconds into the current fixed window."""
+    return previous * (1 - into / window) + current
+
+
+def wait_seconds(previous: int, current: int, into: float, window: int, limit: int) -> int:
+    """Whole seconds until the estimate is below `limit` again (Retry-After); only called
+    when it is at or over the limit now."""
+    if current < limit:
+        # In this window, as the previous window's share fades: solve for the time.
+        fade = 1 - (limit - current) / previous
+        seconds = window * fade - into
+    else:
+        # In the next window, as this window's count fades in turn.
+        seconds = window - into + window * (1 - limit / current)
+    return max(1, math.floor(seconds) + 1)
+
+
 @dataclass
 class _Counts:
     index: int  # which fixed window `current` counts
@@ -57,18 +75,10 @@ class SlidingWindowLimiter:
             return None
 
     def _estimate(self, counts: _Counts, into: float) -> float:
-        return counts.previous * (1 - into / self.window) + counts.current
+        return estimate(counts.previous, counts.current, into, self.window)
 
     def _wait(self, counts: _Counts, into: float) -> int:
-        """Whole seconds until the estimate is below the limit again (Retry-After)."""
-        if counts.current < self.limit:
-            # In this window, as the previous window's share fades: solve for the time.
-            fade = 1 - (self.limit - counts.current) / counts.previous
-            seconds = self.window * fade - into
-        else:
-            # In the next window, as this window's count fades in turn.
-            seconds = self.window - into + self.window * (1 - self.limit / counts.current)
-        return max(1, math.floor(seconds) + 1)
+        return wait_seconds(counts.previous, counts.current, into, self.window, self.limit)
 
     def _advance(self, key: str, index: int) -> _Counts:
         counts = self._keys.pop(key, None)

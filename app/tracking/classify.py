@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from app.tracking.models import EventClass
@@ -77,7 +75,7 @@ def classify(
 ) -> Verdict:
     """The event's class and the rule that decided it (kept with the event for tuning).
 
-    The burst rule needs the requests around this one; LinkBursts applies it afterwards.
+    The burst rule needs the requests around this one; `burst_began` applies it afterwards.
     """
     if method.upper() == "HEAD":
         return EventClass.automated, "head-request"
@@ -92,32 +90,12 @@ def classify(
     return HUMAN
 
 
-@dataclass(frozen=True)
-class _Hit:
-    at: datetime
-    link: str
-
-
-class LinkBursts:
-    """Remembers which links of each e-mail were opened in the last BURST_WINDOW.
-
-    In memory, per process: the public pages are served by the one `nanolearn serve` process.
-    Bounded: at most `max_deliveries` e-mails are remembered, the least recently seen go first.
-    """
-
-    def __init__(self, max_deliveries: int = 50_000) -> None:
-        self.max_deliveries = max_deliveries
-        self._hits: OrderedDict[int, list[_Hit]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def hit(self, delivery_id: int, link: str, now: datetime) -> datetime | None:
-        """Note a request for one link; when it makes a burst, the time the burst began."""
-        with self._lock:
-            recent = [h for h in self._hits.pop(delivery_id, []) if now - h.at <= BURST_WINDOW]
-            recent.append(_Hit(now, link))
-            self._hits[delivery_id] = recent
-            while len(self._hits) > self.max_deliveries:
-                self._hits.popitem(last=False)
-        if len({h.link for h in recent}) < BURST_LINKS:
-            return None
-        return min(h.at for h in recent)
+def burst_began(hits: Iterable[tuple[datetime, str]], now: datetime) -> datetime | None:
+    """Rule 5 for a request at `now`, given the e-mail's link hits (when, which link), its own
+    included: when BURST_LINKS or more different links were opened in the BURST_WINDOW up to
+    `now`, the time the burst began; else None. The hits of every serving process come from the
+    database (app/tracking/visits.py)."""
+    recent = [(at, link) for at, link in hits if now - BURST_WINDOW <= at <= now]
+    if len({link for _, link in recent}) < BURST_LINKS:
+        return None
+    return min(at for at, _ in recent)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
@@ -66,3 +66,31 @@ class Answer(Base):
     # 1 for the first answer this person gave to this question in this delivery, then 2, 3 …
     attempt: Mapped[int]
     answered_at: Mapped[datetime]
+
+
+class PublicHit(Base):
+    """Requests to the public links per key and fixed window: the rate limits' shared counts.
+
+    Every serving process counts here, so the limits hold across `serve --workers N`. A key is
+    a keyed hash of a client address or a link token (neither is stored in clear); rows older
+    than the previous window are deleted as the windows move on (app/tracking/gate.py)."""
+
+    __tablename__ = "public_hits"
+
+    window: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # epoch seconds // width
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    count: Mapped[int]
+
+
+class LinkHit(Base):
+    """Which link of an e-mail was opened when, for the link-burst rule across processes.
+
+    Kept for a minute at most: the rule looks back BURST_WINDOW (app/tracking/classify.py)."""
+
+    __tablename__ = "link_hits"
+    __table_args__ = (Index("ix_link_hits_delivery_id_at", "delivery_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    link: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(index=True)

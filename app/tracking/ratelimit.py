@@ -1,10 +1,14 @@
 """Rate limits for the public links (/l, /a, /u): per client address and per link token.
 
-A sliding window, in memory, per process: the public pages are served by the one `nanolearn
-serve` process, and a restart forgets the counts, which is harmless for a limit this coarse.
-The window is approximated from two fixed windows (the current one, plus the previous one
-weighted by how much of it still overlaps), so memory is two counters per key and a flood of
-new addresses or tokens cannot grow it without bound.
+The counts live in the database (`public_hits`), so the limits hold across every serving
+process (`nanolearn serve --workers N`). The gate (app/tracking/gate.py) counts a whole group
+of requests in two statements: read the keys' counts, then add what it let through. A request
+that is refused is not counted, so waiting the Retry-After is always enough.
+
+The window slides, approximated from two fixed windows (the current one, plus the previous one
+weighted by how much of it still overlaps): two rows per key, and rows of older windows are
+deleted as the windows move on, so a flood of new addresses or tokens cannot grow the table.
+Keys are keyed hashes: neither an address nor a token is stored in clear.
 
 The address limit is generous because a whole workplace may reach us through one NAT address
 (PUBLIC_RATE_PER_ADDRESS; README "Rate limits" says how to size it); the token limit is tight
@@ -13,37 +17,129 @@ because one e-mail's links are opened a few times at most (PUBLIC_RATE_PER_TOKEN
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
 from app.core.config import Settings
-from app.core.ratelimit import SlidingWindowLimiter
+from app.core.ratelimit import WINDOW_SECONDS, estimate, wait_seconds
+from app.tracking.models import PublicHit
 
 PER_ADDRESS = 3000  # default requests per minute from one client address (a setting)
 PER_TOKEN = 30  # default requests per minute for one e-mail's links (a setting)
+_BLOCKED_KEYS = 10_000  # refusals remembered in memory at most, per process
+
+
+def hit_key(secret: bytes, kind: str, value: str) -> str:
+    """`kind` ("a" address, "t" token) and a keyed hash of the value: 33 characters."""
+    digest = hashlib.blake2b(value[:300].encode(), key=secret[:64], digest_size=16)
+    return kind + digest.hexdigest()
 
 
 @dataclass
 class PublicLimits:
-    """The two limits every public request passes."""
+    """The two limits every public request passes, and refusals remembered in memory (a
+    refused key stays refused until its Retry-After, so a flood costs no database work)."""
 
-    by_address: SlidingWindowLimiter
-    by_token: SlidingWindowLimiter
-
-    @classmethod
-    def default(cls) -> PublicLimits:
-        return cls(SlidingWindowLimiter(PER_ADDRESS), SlidingWindowLimiter(PER_TOKEN))
+    per_address: int = PER_ADDRESS
+    per_token: int = PER_TOKEN
+    window: int = WINDOW_SECONDS
+    _blocked: dict[str, float] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PublicLimits:
-        return cls(
-            SlidingWindowLimiter(settings.public_rate_per_address),
-            SlidingWindowLimiter(settings.public_rate_per_token),
-        )
+        return cls(settings.public_rate_per_address, settings.public_rate_per_token)
 
-    def check(self, address: str, token: str, now: datetime) -> int | None:
-        """None when the request may go on, else Retry-After in seconds."""
-        wait = self.by_address.hit(f"addr:{address}", now)
-        if wait is None:
-            wait = self.by_token.hit(f"token:{token[:100]}", now)
-        return wait
+    def limit_of(self, key: str) -> int:
+        return self.per_address if key.startswith("a") else self.per_token
+
+    def blocked(self, keys: Iterable[str], now: datetime) -> int | None:
+        """Seconds to wait when one of `keys` was refused and its wait is not over."""
+        moment = now.timestamp()
+        with self._lock:
+            for key in keys:
+                until = self._blocked.get(key)
+                if until is not None and until > moment:
+                    return max(1, round(until - moment))
+        return None
+
+    def remember(self, key: str, now: datetime, wait: int) -> None:
+        with self._lock:
+            if len(self._blocked) >= _BLOCKED_KEYS:
+                self._blocked.clear()
+            self._blocked[key] = now.timestamp() + wait
+
+    def decide(
+        self, requests: Sequence[tuple[str, ...]], counts: dict[str, tuple[int, int]], now: datetime
+    ) -> list[int | None]:
+        """For each request (its keys, address first), None when it may go on, else the wait.
+
+        `counts` holds each key's (previous, current) window counts before this group; a request
+        let through adds one to each of its keys for the requests after it."""
+        into = now.timestamp() % self.window
+        added: Counter[str] = Counter()
+        waits: list[int | None] = []
+        for keys in requests:
+            wait = None
+            for key in keys:
+                previous, current = counts.get(key, (0, 0))
+                current += added[key]
+                limit = self.limit_of(key)
+                if estimate(previous, current, into, self.window) >= limit:
+                    wait = wait_seconds(previous, current, into, self.window, limit)
+                    self.remember(key, now, wait)
+                    break
+            if wait is None:
+                added.update(keys)
+            waits.append(wait)
+        return waits
+
+    def window_of(self, now: datetime) -> int:
+        return int(now.timestamp() // self.window)
+
+
+def read_counts(session: Session, keys: set[str], window: int) -> dict[str, tuple[int, int]]:
+    """(previous, current) window counts of `keys`."""
+    counts: dict[str, list[int]] = {}
+    rows = session.execute(
+        select(PublicHit.key, PublicHit.window, PublicHit.count).where(
+            PublicHit.window.in_((window - 1, window)), PublicHit.key.in_(sorted(keys))
+        )
+    )
+    for key, at, count in rows:
+        counts.setdefault(key, [0, 0])[at - window + 1] = count
+    return {key: (pair[0], pair[1]) for key, pair in counts.items()}
+
+
+def add_counts(session: Session, added: Counter[str], window: int) -> None:
+    """Add to the current window's counts; keys in sorted order, so two processes' groups lock
+    the rows in the same order and never deadlock."""
+    if not added:
+        return
+    rows = [{"window": window, "key": k, "count": added[k]} for k in sorted(added)]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(PublicHit).values(rows)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[PublicHit.window, PublicHit.key],
+            set_={"count": PublicHit.count + statement.excluded.count},
+        )
+    )
+
+
+def forget_old_windows(session: Session, window: int) -> None:
+    session.execute(delete(PublicHit).where(PublicHit.window < window - 1))
+
+
+def stored_keys(session: Session) -> int:
+    """How many counts are kept (for tests: the table stays small)."""
+    return int(session.scalar(select(func.count()).select_from(PublicHit)) or 0)

@@ -8,39 +8,43 @@ No page redirects anywhere, and nothing here logs a path: the paths carry the to
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from app.core.clock import Clock
 from app.core.config import Settings
-from app.core.deps import ClockDep, SessionDep, SettingsDep, client_address
+from app.core.deps import client_address
 from app.core.headers import SECURITY_HEADERS
 from app.core.i18n import t
 from app.core.links import Links
+from app.core.tokens import verify_delivery, verify_test
 from app.lessons.content import lesson_content, question_content
 from app.tracking import pages
-from app.tracking.classify import HUMAN, LINK_BURST, LinkBursts, Verdict, classify
-from app.tracking.models import EventClass, EventKind
-from app.tracking.ratelimit import PublicLimits
+from app.tracking.gate import Gate, NotStoredError
+from app.tracking.models import EventKind
+from app.tracking.ratelimit import PublicLimits, hit_key
 from app.tracking.service import (
     Opened,
     VersionCache,
     is_opted_out,
-    new_event,
-    open_delivery,
     opt_out,
     record_answer,
     test_send_language,
 )
-from app.tracking.writer import EventWriter, Write
+from app.tracking.visits import Record, Visit
 
 TOO_MANY_TITLE = "För många försök"
 TOO_MANY_TEXT = (
     "Länken har öppnats många gånger på kort tid. Vänta en liten stund och försök sedan igen."
 )
+NOT_STORED_TITLE = "Det gick inte just nu"
+NOT_STORED_TEXT = "Det är många som använder tjänsten just nu. Försök igen om en liten stund."
 
 
 class RateLimitedError(Exception):
@@ -49,30 +53,37 @@ class RateLimitedError(Exception):
         self.retry_after = retry_after
 
 
-def _client_address(request: Request) -> str:
-    return client_address(request)
-
-
-def rate_limit(request: Request, clock: ClockDep) -> None:
-    """Per client address and per token; a limited request records nothing."""
-    limits: PublicLimits = request.app.state.public_limits
-    token = str(request.path_params.get("token", ""))
-    wait = limits.check(_client_address(request), token, clock.now())
-    if wait is not None:
-        raise RateLimitedError(wait)
-
-
-router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limit)])
+router = APIRouter(include_in_schema=False)
 
 
 def install(app: FastAPI) -> None:
-    """The public pages, with their per-process rate limits and link-burst memory."""
-    app.state.public_limits = PublicLimits.from_settings(app.state.settings)
-    app.state.link_bursts = LinkBursts()
-    app.state.lesson_versions = VersionCache()
-    app.state.event_writer = EventWriter(app.state.runtime.engine)
+    """The public pages, with their rate limits and the gate that stores what they record."""
+    settings: Settings = app.state.settings
+    app.state.public_limits = PublicLimits.from_settings(settings)
+    app.state.public_gate = None  # made on first use, with the limits in force then
+    app.state.public_secret = None
     app.add_exception_handler(RateLimitedError, _too_many_requests)
+    app.add_exception_handler(NotStoredError, _not_stored)
     app.include_router(router)
+
+
+def _gate(request: Request) -> Gate:
+    state = request.app.state
+    gate: Gate | None = state.public_gate
+    if gate is None or gate.limits is not state.public_limits:
+        gate = Gate(state.runtime.engine, state.public_limits, VersionCache())
+        state.public_gate = gate
+    return gate
+
+
+def _secret(request: Request) -> bytes:
+    """The signing key, read once per process (not from its file on every request)."""
+    state = request.app.state
+    if state.public_secret is None:
+        settings: Settings = state.settings
+        state.public_secret = settings.secret()
+    secret: bytes = state.public_secret
+    return secret
 
 
 async def _too_many_requests(request: Request, exc: Exception) -> HTMLResponse:
@@ -80,6 +91,13 @@ async def _too_many_requests(request: Request, exc: Exception) -> HTMLResponse:
     page = pages.message_page(language="sv", title=TOO_MANY_TITLE, text=TOO_MANY_TEXT)
     response = html(request, page, 429)
     response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+async def _not_stored(request: Request, exc: Exception) -> HTMLResponse:
+    page = pages.message_page(language="sv", title=NOT_STORED_TITLE, text=NOT_STORED_TEXT)
+    response = html(request, page, 503)
+    response.headers["Retry-After"] = "5"
     return response
 
 
@@ -96,13 +114,11 @@ def not_found(request: Request, language: str = "sv") -> HTMLResponse:
     return html(request, page, 404)
 
 
-def test_send_page(
-    request: Request, session: Session, settings: Settings, token: str
-) -> HTMLResponse | None:
+def _test_send_page(request: Request, secret: bytes, token: str) -> HTMLResponse:
     """A test-send's link (preview or test e-mail): a page that says so; records nothing."""
-    language = test_send_language(session, settings.secret(), token)
-    if language is None:
-        return None
+    factory = request.app.state.session_factory
+    with factory() as session:
+        language = test_send_language(session, secret, token) or "sv"
     page = pages.message_page(
         language=language,
         title=t(language, "test_page_title"),
@@ -111,79 +127,86 @@ def test_send_page(
     return html(request, page)
 
 
-def _verdict(
-    request: Request, opened: Opened, link: str, now: datetime
-) -> tuple[Verdict, datetime | None]:
-    """Classify one request for a link of the e-mail (classify.py has the rule), and when it
-    makes a link burst, the time the burst began (its earlier events are re-classified)."""
-    verdict = classify(
+class _Entered:
+    """A request that passed the gate: its opened delivery (None: no such link) and what its
+    work in the transaction returned."""
+
+    def __init__(self, visit: Visit, page: HTMLResponse | None = None) -> None:
+        self.opened: Opened | None = visit.opened
+        self.value: Any = visit.value
+        self.now: datetime = visit.now
+        self.page = page
+
+
+async def _enter(
+    request: Request,
+    token: str,
+    *,
+    link: str | None,
+    record: Callable[[Opened], Record | None] | None = None,
+    act: Callable[[Session, Opened], Any] | None = None,
+) -> _Entered:
+    """Count the request against the limits, open its delivery and store what it records, in
+    the gate's next group; raises RateLimitedError when a limit refuses it."""
+    secret = _secret(request)
+    clock: Clock = request.app.state.clock
+    now = clock.now()
+    address = client_address(request)
+    keys = (hit_key(secret, "a", address), hit_key(secret, "t", token))
+    gate = _gate(request)
+    wait = gate.limits.blocked(keys, now)
+    if wait is not None:
+        raise RateLimitedError(wait)
+    delivery_id = verify_delivery(secret, token)
+    visit = Visit(
+        now=now,
+        keys=keys,
+        delivery_id=delivery_id,
         method=request.method,
         user_agent=request.headers.get("user-agent"),
-        sent_at=opened.delivery.sent_at,
-        now=now,
-        client_address=_client_address(request),
+        address=address,
+        link=link,
+        record=record,
+        act=act,
     )
-    began = _burst_began(request, opened, link, now)
-    if began is not None and verdict[0] == EventClass.human:
-        return (EventClass.automated, LINK_BURST), began
-    return verdict, began
+    visit = await gate.enter(visit)
+    if visit.wait is not None:
+        raise RateLimitedError(visit.wait)
+    page = None
+    if delivery_id is None and verify_test(secret, token) is not None:
+        page = await run_in_threadpool(_test_send_page, request, secret, token)
+    return _Entered(visit, page)
 
 
-def _burst_began(request: Request, opened: Opened, link: str, now: datetime) -> datetime | None:
-    """Remember the link; in a burst, when it began."""
-    bursts: LinkBursts = request.app.state.link_bursts
-    return bursts.hit(opened.delivery.id, link, now)
+def _links(request: Request, opened: Opened) -> Links:
+    settings: Settings = request.app.state.settings
+    return Links.for_delivery(settings.base_url, _secret(request), opened.delivery.id)
 
 
-def _store(
-    request: Request,
-    opened: Opened,
-    kind: EventKind | None,
-    lesson_id: int | None,
-    now: datetime,
-    verdict: Verdict,
-    burst_since: datetime | None,
-) -> None:
-    """Write the event (and a burst's re-classification) in the next group commit; returns
-    once it is committed, so the page that follows means it is stored."""
-    event = new_event(opened, kind, lesson_id, now, verdict) if kind is not None else None
-    if event is None and burst_since is None:
-        return
-    writer: EventWriter = request.app.state.event_writer
-    writer.write(Write(opened.delivery.id, event, burst_since))
-
-
-def _versions(request: Request) -> VersionCache:
-    cache: VersionCache = request.app.state.lesson_versions
-    return cache
-
-
-def _links(settings: Settings, opened: Opened) -> Links:
-    return Links.for_delivery(settings.base_url, settings.secret(), opened.delivery.id)
+def _first_or(opened: Opened, lesson: str | None) -> Any:
+    if lesson:
+        return opened.question(lesson)
+    return opened.questions[0] if opened.questions else None
 
 
 @router.api_route("/l/{token}", methods=["GET", "HEAD"])
-def read_lesson(
-    token: str,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    lesson: str | None = None,
-) -> HTMLResponse:
+async def read_lesson(token: str, request: Request, lesson: str | None = None) -> HTMLResponse:
     """Read the lesson of an e-mail in the browser (recorded as a view)."""
-    if (test_page := test_send_page(request, session, settings, token)) is not None:
-        return test_page
-    opened = open_delivery(session, settings.secret(), token, _versions(request))
+
+    def record(opened: Opened) -> Record | None:
+        question = _first_or(opened, lesson)
+        return (EventKind.view, question.lesson_id) if question else None
+
+    entered = await _enter(request, token, link=f"l:{lesson or ''}", record=record)
+    opened = entered.opened
+    if entered.page is not None:
+        return entered.page
     if opened is None or not opened.questions:
         return not_found(request)
-    question = opened.question(lesson) if lesson else opened.questions[0]
+    question = _first_or(opened, lesson)
     if question is None:
         return not_found(request, opened.course.language)
-    now = clock.now()
-    verdict, burst = _verdict(request, opened, f"l:{lesson or ''}", now)
-    _store(request, opened, EventKind.view, question.lesson_id, now, verdict, burst)
-    links = _links(settings, opened)
+    links = _links(request, opened)
     shown = [q for q in opened.questions if q.lesson_id == question.lesson_id]
     return html(
         request,
@@ -198,27 +221,30 @@ def read_lesson(
     )
 
 
+def _chosen(opened: Opened, lesson_key: str, option: int) -> Any:
+    """The question of an answer link, when the link names one of its options."""
+    question = opened.question(lesson_key)
+    if question is None or not 0 <= option < len(question.item.version.options):
+        return None
+    return question
+
+
 @router.api_route("/a/{token}/{lesson_key}/{option}", methods=["GET", "HEAD"])
-def choose_answer(
-    token: str,
-    lesson_key: str,
-    option: int,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-) -> HTMLResponse:
+async def choose_answer(token: str, lesson_key: str, option: int, request: Request) -> HTMLResponse:
     """An answer link: shows the choice with a button to confirm; records only the click."""
-    if (test_page := test_send_page(request, session, settings, token)) is not None:
-        return test_page
-    opened = open_delivery(session, settings.secret(), token, _versions(request))
-    question = opened.question(lesson_key) if opened else None
-    if opened is None or question is None or not 0 <= option < len(question.item.version.options):
+
+    def record(opened: Opened) -> Record | None:
+        question = _chosen(opened, lesson_key, option)
+        return (EventKind.answer_click, question.lesson_id) if question else None
+
+    entered = await _enter(request, token, link=f"a:{lesson_key}:{option}", record=record)
+    if entered.page is not None:
+        return entered.page
+    opened = entered.opened
+    question = _chosen(opened, lesson_key, option) if opened else None
+    if opened is None or question is None:
         return not_found(request, opened.course.language if opened else "sv")
-    now = clock.now()
-    verdict, burst = _verdict(request, opened, f"a:{lesson_key}:{option}", now)
-    _store(request, opened, EventKind.answer_click, question.lesson_id, now, verdict, burst)
-    links = _links(settings, opened)
+    links = _links(request, opened)
     return html(
         request,
         pages.answer_confirm_page(
@@ -231,59 +257,72 @@ def choose_answer(
 
 
 @router.post("/a/{token}/{lesson_key}")
-def confirm_answer(
+async def confirm_answer(
     token: str,
     lesson_key: str,
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
     option: Annotated[str | None, Form()] = None,
 ) -> HTMLResponse:
     """Confirm an answer: records it and shows whether it was right, with the explanation."""
-    if (test_page := test_send_page(request, session, settings, token)) is not None:
-        return test_page
-    opened = open_delivery(session, settings.secret(), token, _versions(request))
+
+    def act(session: Session, opened: Opened) -> Any:
+        question = opened.question(lesson_key)
+        if question is None or not _valid_option(option, question):
+            return None
+        return record_answer(session, opened, question, int(str(option)), entered_at)
+
+    entered_at = _now(request)
+    entered = await _enter(request, token, link=None, act=act)
+    if entered.page is not None:
+        return entered.page
+    opened = entered.opened
     question = opened.question(lesson_key) if opened else None
     if opened is None or question is None:
         return not_found(request, opened.course.language if opened else "sv")
     language = opened.course.language
-    version = question.item.version
-    if option is None or not option.isdigit() or not 0 <= int(option) < len(version.options):
+    if entered.value is None:  # no such option
         page = pages.message_page(
             language=language, title=t(language, "choose_title"), text=t(language, "choose_text")
         )
         return html(request, page, 422)
-    outcome = record_answer(session, opened, question, int(option), clock.now())
-    links = _links(settings, opened)
+    links = _links(request, opened)
+    version = question.item.version
     return html(
         request,
         pages.answer_result_page(
             language=language,
             question=question_content(question.item, links, is_review=question.is_review),
-            selected=int(option),
-            correct_index=outcome.correct_index,
+            selected=int(str(option)),
+            correct_index=entered.value.correct_index,
             explanation=version.explanation,
-            attempt=outcome.attempt,
+            attempt=entered.value.attempt,
             lesson_url=links.view(lesson_key),
         ),
     )
 
 
+def _valid_option(option: str | None, question: Any) -> bool:
+    options = question.item.version.options
+    return option is not None and option.isdigit() and 0 <= int(option) < len(options)
+
+
+def _now(request: Request) -> datetime:
+    clock: Clock = request.app.state.clock
+    return clock.now()
+
+
 @router.api_route("/u/{token}", methods=["GET", "HEAD"])
-def unsubscribe_page(
-    token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
-) -> HTMLResponse:
-    """Opt-out page for one campaign: asks to confirm (a GET changes nothing)."""
-    if (test_page := test_send_page(request, session, settings, token)) is not None:
-        return test_page
-    opened = open_delivery(session, settings.secret(), token, _versions(request))
+async def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
+    """Opt-out page for one campaign: asks to confirm (a GET changes nothing).
+
+    No event of its own, but scanners open this link with the others: it counts to a burst."""
+    entered = await _enter(request, token, link="u", act=is_opted_out)
+    if entered.page is not None:
+        return entered.page
+    opened = entered.opened
     if opened is None:
         return not_found(request)
-    # No event of its own, but scanners open this link with the others: it counts to a burst.
-    now = clock.now()
-    _store(request, opened, None, None, now, HUMAN, _burst_began(request, opened, "u", now))
-    done = is_opted_out(session, opened)
+    done = bool(entered.value)
     return html(
         request,
         pages.unsubscribe_page(
@@ -296,16 +335,19 @@ def unsubscribe_page(
 
 
 @router.post("/u/{token}")
-def unsubscribe(
-    token: str, request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
-) -> HTMLResponse:
+async def unsubscribe(token: str, request: Request) -> HTMLResponse:
     """Opt out of the campaign (the page's button, or a mail client's RFC 8058 one-click POST)."""
-    if (test_page := test_send_page(request, session, settings, token)) is not None:
-        return test_page
-    opened = open_delivery(session, settings.secret(), token, _versions(request))
+
+    def act(session: Session, opened: Opened) -> None:
+        opt_out(session, opened, entered_at)
+
+    entered_at = _now(request)
+    entered = await _enter(request, token, link=None, act=act)
+    if entered.page is not None:
+        return entered.page
+    opened = entered.opened
     if opened is None:
         return not_found(request)
-    opt_out(session, opened, clock.now())
     return html(
         request,
         pages.unsubscribe_page(

@@ -22,7 +22,7 @@ from app.tracking.classify import LINK_BURST
 from app.tracking.models import Answer, Event, EventClass, EventKind
 
 # A link works once the relay has (or may have) accepted the e-mail.
-_LINKED_STATUSES = (DeliveryStatus.sent, DeliveryStatus.sending)
+LINKED_STATUSES = (DeliveryStatus.sent, DeliveryStatus.sending)
 # The same choice confirmed again within this many seconds is the same answer, not a new
 # attempt: a double-click, a re-sent form, or two requests racing in at once.
 REPEAT_SECONDS = 5
@@ -102,38 +102,44 @@ class VersionCache:
 def open_delivery(
     session: Session, secret: bytes, token: str, cache: VersionCache | None = None
 ) -> Opened | None:
-    """The delivery behind a link, or None for a tampered, unknown or unsent one.
-
-    The token is checked by its HMAC alone; then one query reads the delivery, whether its
-    person is erased, and the course (mutable rows: read every time, so an erasure counts at
-    once); the lesson versions come from `cache` when given (they never change)."""
+    """The delivery behind a link, or None for a tampered, unknown or unsent one (the token is
+    checked by its HMAC alone, then `open_many` reads it)."""
     delivery_id = verify_delivery(secret, token)
     if delivery_id is None:
         return None
-    row = session.execute(
+    return open_many(session, {delivery_id}, cache or VersionCache()).get(delivery_id)
+
+
+def open_many(
+    session: Session, delivery_ids: set[int], versions: VersionCache
+) -> dict[int, Opened]:
+    """The genuine, sent deliveries among `delivery_ids` with what they carried. One query reads
+    the deliveries, whether their people are erased, and the courses (mutable rows: read every
+    time, so an erasure or a bounce counts at once); the lesson versions come from the cache
+    (they never change)."""
+    if not delivery_ids:
+        return {}
+    rows = session.execute(
         select(Delivery, Employee.erased_at, Course, Campaign.local_help)
         .join(Enrollment, Enrollment.id == Delivery.enrollment_id)
         .join(Employee, Employee.id == Enrollment.employee_id)
         .join(Campaign, Campaign.id == Delivery.campaign_id)
         .join(Course, Course.id == Campaign.course_id)
-        .where(Delivery.id == delivery_id)
-    ).first()
-    if row is None:
-        return None
-    delivery, erased, course, local_help = row
-    if delivery.status not in _LINKED_STATUSES:
-        return None
-    if erased is not None:  # an erased person's old links record nothing more
-        return None
-    items = delivery_items(delivery)
-    pairs = [(lid, h) for lid, h, _ in items]
-    versions = cache.get(session, pairs) if cache else load_versions(session, pairs)
-    questions = [
-        Question(lid, versions[(lid, h)], review)
-        for lid, h, review in items
-        if (lid, h) in versions
-    ]
-    return Opened(delivery, course, questions, local_help)
+        .where(Delivery.id.in_(sorted(delivery_ids)))
+    ).all()
+    # An erased person's old links record nothing more.
+    live = [r for r in rows if r[0].status in LINKED_STATUSES and r[1] is None]
+    items = {r[0].id: delivery_items(r[0]) for r in live}
+    found = versions.get(session, sorted({(lid, h) for i in items.values() for lid, h, _ in i}))
+    opened = {}
+    for delivery, _erased, course, local_help in live:
+        questions = [
+            Question(lid, found[(lid, h)], review)
+            for lid, h, review in items[delivery.id]
+            if (lid, h) in found
+        ]
+        opened[delivery.id] = Opened(delivery, course, questions, local_help)
+    return opened
 
 
 def new_event(

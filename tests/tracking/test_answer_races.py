@@ -19,7 +19,7 @@ from app.core.runtime import Runtime
 from app.learning.models import ReviewLog
 from app.main import create_app
 from app.tracking.models import Answer
-from app.tracking.ratelimit import PublicLimits, SlidingWindowLimiter
+from app.tracking.ratelimit import PublicLimits
 from app.tracking.service import REPEAT_SECONDS
 from tests.a11y.browser import live_server
 from tests.flow import BROWSER_UA, correct_options, inbox, mail_links, run_slots, sync_lessons
@@ -82,9 +82,7 @@ def serve(runtime: Runtime, clock: Clock) -> FastAPI:
     """The app as `nanolearn serve` runs it, with limits that let the test's traffic through."""
     app = create_app(runtime)
     app.state.clock = clock
-    app.state.public_limits = PublicLimits(
-        SlidingWindowLimiter(1_000_000), SlidingWindowLimiter(1_000_000)
-    )
+    app.state.public_limits = PublicLimits(1_000_000, 1_000_000)
     return app
 
 

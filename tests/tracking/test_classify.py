@@ -10,7 +10,7 @@ from app.tracking.classify import (
     BURST_LINKS,
     BURST_WINDOW,
     SCANNER_WINDOW,
-    LinkBursts,
+    burst_began,
     classify,
     is_scanner_address,
 )
@@ -65,30 +65,31 @@ def test_exactly_the_scanner_window_after_delivery_is_human() -> None:
 
 
 def test_a_burst_needs_enough_different_links_within_the_window() -> None:
-    bursts = LinkBursts()
-    assert bursts.hit(1, "l:", LATER) is None
-    assert bursts.hit(1, "l:", LATER + timedelta(seconds=1)) is None  # the same link again
-    assert bursts.hit(2, "a:x:0", LATER) is None  # another e-mail
-    assert bursts.hit(1, "a:x:0", LATER + timedelta(seconds=2)) is None
-    began = bursts.hit(1, "a:x:1", LATER + timedelta(seconds=3))
+    hits: list[tuple[datetime, str]] = []
+
+    def hit(link: str, at: datetime) -> datetime | None:
+        hits.append((at, link))
+        return burst_began(hits, at)
+
+    assert hit("l:", LATER) is None
+    assert hit("l:", LATER + timedelta(seconds=1)) is None  # the same link again
+    assert burst_began([(LATER, "a:x:0")], LATER) is None  # another e-mail's hits are apart
+    assert hit("a:x:0", LATER + timedelta(seconds=2)) is None
+    began = hit("a:x:1", LATER + timedelta(seconds=3))
     assert BURST_LINKS == 3
     assert began == LATER  # the burst reaches back to its first request
 
 
 def test_links_further_apart_than_the_window_make_no_burst() -> None:
-    bursts = LinkBursts()
+    hits: list[tuple[datetime, str]] = []
     step = BURST_WINDOW / 2 + timedelta(milliseconds=1)
     for i in range(6):
-        assert bursts.hit(7, f"a:x:{i}", LATER + step * i) is None
+        hits.append((LATER + step * i, f"a:x:{i}"))
+        assert burst_began(hits, LATER + step * i) is None
 
 
-def test_the_burst_memory_is_bounded() -> None:
-    bursts = LinkBursts(max_deliveries=10)
-    for delivery in range(100):
-        bursts.hit(delivery, "l:", LATER)
-    assert len(bursts._hits) == 10
-    # The oldest were forgotten: two more links of e-mail 0 make no burst.
-    assert bursts.hit(0, "a:x:0", LATER) is None
-    assert bursts.hit(0, "a:x:1", LATER) is None
-    assert bursts.hit(99, "a:x:0", LATER) is None
-    assert bursts.hit(99, "a:x:1", LATER) == LATER
+def test_hits_after_the_request_do_not_count_to_its_burst() -> None:
+    hits = [(LATER, "l:"), (LATER + timedelta(seconds=1), "a:x:0")]
+    later = [(LATER + timedelta(seconds=2), "a:x:1")]
+    assert burst_began(hits + later, LATER + timedelta(seconds=1)) is None
+    assert burst_began(hits + later, LATER + timedelta(seconds=2)) == LATER

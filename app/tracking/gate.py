@@ -1,0 +1,137 @@
+"""Group commit for the public pages: one thread stores many requests in one transaction.
+
+A send morning brings thousands of requests a second (mail scanners first). Each in a
+transaction of its own, they would queue for the database's write lock and pay a commit and a
+few queries each. Here the gate's thread takes every request that queued up while it stored the
+previous group, and does their work together (app/tracking/visits.py): two statements for the
+rate limits, one query for their deliveries, one insert for their link hits and one for their
+views and clicks, then their confirms and opt-outs, and one commit.
+
+A request's coroutine waits for its group's commit before its page is sent: a 200 means it is
+stored, and a SIGKILL loses nothing that was answered. The event loop never waits on the
+database; only the coroutine does, on a future.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session
+
+from app.tracking.ratelimit import PublicLimits
+from app.tracking.service import VersionCache
+from app.tracking.visits import Visit, forget_old_hits, store_group
+
+log = logging.getLogger(__name__)
+
+MAX_GROUP = 500  # requests in one transaction at most
+WAIT_SECONDS = 60  # a request gives up (and fails) when its group is not stored by then
+
+
+class NotStoredError(Exception):
+    """The request's group could not be stored (the request answers 503)."""
+
+
+@dataclass(eq=False)
+class _Waiting:
+    visit: Visit
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Visit]
+    error: BaseException | None = field(default=None)
+
+
+class Gate:
+    """One thread per serving process with a connection of its own: the requests waiting for it
+    hold no pool connection, and it never waits for one of theirs."""
+
+    def __init__(self, engine: Engine, limits: PublicLimits, versions: VersionCache) -> None:
+        self.engine = engine
+        self.limits = limits
+        self.versions = versions
+        self._connection: Connection | None = None
+        self._queue: queue.SimpleQueue[_Waiting] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._pruned_window = -1
+
+    async def enter(self, visit: Visit) -> Visit:
+        """Store the visit with the next group; returns it with its results once committed."""
+        loop = asyncio.get_running_loop()
+        waiting = _Waiting(visit, loop, loop.create_future())
+        self._ensure_started()
+        self._queue.put(waiting)
+        try:
+            async with asyncio.timeout(WAIT_SECONDS):
+                return await waiting.future
+        except TimeoutError as exc:
+            raise NotStoredError("the request was not stored in time") from exc
+
+    def _ensure_started(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="public-gate", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            group = [self._queue.get()]
+            while len(group) < MAX_GROUP:
+                try:
+                    group.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._store(group)
+
+    def _store(self, group: list[_Waiting]) -> None:
+        try:
+            self._commit([w.visit for w in group])
+        except Exception as exc:
+            if len(group) == 1:
+                log.exception("storing a public request failed")
+                group[0].error = NotStoredError("storing the request failed")
+                group[0].error.__cause__ = exc
+            else:  # one bad request must not fail the others: store them one by one
+                for waiting in group:
+                    self._store([waiting])
+                return
+        for waiting in group:
+            waiting.loop.call_soon_threadsafe(_resolve, waiting)
+
+    def _commit(self, visits: list[Visit]) -> None:
+        if self._connection is None or self._connection.invalidated:
+            self._connection = self.engine.connect()
+        session = Session(bind=self._connection, expire_on_commit=False)
+        try:
+            if self.engine.dialect.name == "sqlite":
+                # Take the write lock first: a transaction that reads and then writes would
+                # fail at once (not wait) when another process wrote in between.
+                session.execute(text("BEGIN IMMEDIATE"))
+            store_group(session, visits, self.limits, self.versions)
+            now = max(v.now for v in visits)
+            if self.limits.window_of(now) != self._pruned_window:
+                forget_old_hits(session, self.limits, now)
+                self._pruned_window = self.limits.window_of(now)
+            session.commit()
+        except BaseException:
+            session.rollback()
+            self._connection.close()
+            self._connection = None
+            raise
+        finally:
+            session.close()
+
+
+def _resolve(waiting: _Waiting) -> None:
+    if waiting.future.done():  # the client went away and the coroutine was cancelled
+        return
+    if waiting.error is not None:
+        waiting.future.set_exception(waiting.error)
+    else:
+        waiting.future.set_result(waiting.visit)

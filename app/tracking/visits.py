@@ -1,0 +1,159 @@
+"""What the gate does for one group of public requests, inside one transaction.
+
+A group is the requests that queued up while the previous group was being stored. For all of
+them together: count them against the rate limits, read their deliveries (one query), note
+which link of each e-mail was opened (the link-burst rule), store their views and clicks with
+their class, and do their confirms and opt-outs. Invariants:
+- a refused request (rate limit) stores nothing and is not counted;
+- a request for an unknown, unsent or erased person's delivery stores nothing;
+- the burst rule sees the link hits of every serving process: the rate-count upsert locks the
+  token's row first, so two processes' groups for one e-mail take turns (PostgreSQL), and on
+  SQLite each group holds the write lock from its first statement.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from app.tracking.classify import BURST_WINDOW, LINK_BURST, burst_began, classify
+from app.tracking.models import Event, EventClass, EventKind, LinkHit
+from app.tracking.ratelimit import PublicLimits, add_counts, forget_old_windows, read_counts
+from app.tracking.service import Opened, VersionCache, open_many, reclassify_burst
+
+# Which event a request stores, decided from its opened delivery: the kind and the lesson.
+Record = tuple[EventKind, int | None]
+LINK_HITS_KEPT = timedelta(minutes=1)
+
+
+@dataclass(eq=False)
+class Visit:
+    """One public request as the gate sees it, and (after its group) what came of it."""
+
+    now: datetime
+    keys: tuple[str, ...]  # rate-limit keys: the address's, then the token's
+    delivery_id: int | None  # None: not a delivery's token (it only counts to the limits)
+    method: str = "GET"
+    user_agent: str | None = None
+    address: str = ""
+    link: str | None = None  # which link, for the burst rule (None: a POST, not counted)
+    record: Callable[[Opened], Record | None] | None = None
+    act: Callable[[Session, Opened], Any] | None = None  # in the transaction, after events
+    # Results
+    wait: int | None = None  # refused: Retry-After seconds
+    opened: Opened | None = None
+    value: Any = None
+
+
+def store_group(
+    session: Session, visits: list[Visit], limits: PublicLimits, versions: VersionCache
+) -> None:
+    """Everything the group's requests store, in the caller's transaction (not committed)."""
+    for visit in visits:  # a group tried again one by one starts afresh
+        visit.wait, visit.opened, visit.value = None, None, None
+    allowed = _count(session, visits, limits)
+    opened = open_many(session, {v.delivery_id for v in allowed if v.delivery_id}, versions)
+    for visit in allowed:
+        visit.opened = opened.get(visit.delivery_id) if visit.delivery_id else None
+    live = [v for v in allowed if v.opened is not None]
+    _store_views_and_clicks(session, live)
+    for visit in live:
+        if visit.act is not None and visit.opened is not None:
+            with session.begin_nested():
+                visit.value = visit.act(session, visit.opened)
+
+
+def _count(session: Session, visits: list[Visit], limits: PublicLimits) -> list[Visit]:
+    now = max(v.now for v in visits)
+    window = limits.window_of(now)
+    keys = {k for v in visits for k in v.keys}
+    counts = read_counts(session, keys, window)
+    waits = limits.decide([v.keys for v in visits], counts, now)
+    allowed = []
+    for visit, wait in zip(visits, waits, strict=True):
+        visit.wait = wait
+        if wait is None:
+            allowed.append(visit)
+    added: Counter[str] = Counter(k for v in allowed for k in v.keys)
+    add_counts(session, added, window)
+    return allowed
+
+
+def _store_views_and_clicks(session: Session, visits: list[Visit]) -> None:
+    hits = [v for v in visits if v.link is not None]
+    if hits:
+        session.execute(
+            insert(LinkHit),
+            [{"delivery_id": v.delivery_id, "link": v.link, "at": v.now} for v in hits],
+        )
+    bursts = _bursts(session, hits)
+    rows = []
+    for visit in visits:
+        opened = visit.opened
+        record = visit.record(opened) if visit.record and opened else None
+        if record is None or opened is None:
+            continue
+        verdict = classify(
+            method=visit.method,
+            user_agent=visit.user_agent,
+            sent_at=opened.delivery.sent_at,
+            now=visit.now,
+            client_address=visit.address,
+        )
+        if id(visit) in bursts and verdict[0] == EventClass.human:
+            verdict = (EventClass.automated, LINK_BURST)
+        rows.append(
+            {
+                "kind": record[0],
+                "delivery_id": opened.delivery.id,
+                "lesson_id": record[1],
+                "occurred_at": visit.now,
+                "classification": verdict[0],
+                "class_reason": verdict[1],
+            }
+        )
+    if rows:
+        session.execute(insert(Event), rows)
+    began: dict[int, datetime] = {}
+    for visit in hits:
+        start = bursts.get(id(visit))
+        if start is not None and visit.delivery_id is not None:
+            began[visit.delivery_id] = min(start, began.get(visit.delivery_id, start))
+    for delivery_id, since in sorted(began.items()):
+        reclassify_burst(session, delivery_id, since)
+
+
+def _bursts(session: Session, hits: list[Visit]) -> dict[int, datetime]:
+    """For each visit (by id) that completes a link burst: the time the burst began.
+
+    The hits of every process in the last BURST_WINDOW are read back, this group's included."""
+    if not hits:
+        return {}
+    earliest = min(v.now for v in hits) - BURST_WINDOW
+    rows = session.execute(
+        select(LinkHit.delivery_id, LinkHit.link, LinkHit.at).where(
+            LinkHit.delivery_id.in_(sorted({v.delivery_id for v in hits if v.delivery_id})),
+            LinkHit.at >= earliest,
+        )
+    ).all()
+    by_delivery: dict[int, list[tuple[datetime, str]]] = {}
+    for delivery_id, link, at in rows:
+        by_delivery.setdefault(delivery_id, []).append((at, link))
+    found: dict[int, datetime] = {}
+    for visit in hits:
+        began = burst_began(by_delivery.get(visit.delivery_id or 0, []), visit.now)
+        if began is not None:
+            found[id(visit)] = began
+    return found
+
+
+def forget_old_hits(session: Session, limits: PublicLimits, now: datetime) -> None:
+    """Rate counts of windows before the previous one, and link hits older than a minute."""
+    forget_old_windows(session, limits.window_of(now))
+    session.execute(delete(LinkHit).where(LinkHit.at < now - LINK_HITS_KEPT))
