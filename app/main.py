@@ -55,6 +55,9 @@ def create_app(runtime: Runtime | None = None, *, background: bool = False) -> F
         summary="Short lessons by e-mail, spaced repetition, honest reports.",
         lifespan=lifespan,
         redirect_slashes=False,  # no redirect anywhere: a trailing slash is a plain 404
+        # No OpenTelemetry export: nothing about requests leaves the server, and each request
+        # is spared the check for a configured provider (measured on the public pages).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = runtime
     app.state.settings = runtime.settings
@@ -71,8 +74,8 @@ def create_app(runtime: Runtime | None = None, *, background: bool = False) -> F
 
 
 def _include_routers(app: FastAPI) -> None:
+    install_public_pages(app)  # first: the busiest routes are matched first
     include_api(app)
-    install_public_pages(app)
     app.include_router(dashboard)
     app.include_router(dashboard_sso)
     app.include_router(scim)

@@ -124,6 +124,8 @@ def serve_main(kind: str, port: int, workers: int) -> None:
         return
     from app.main import create_app
 
+    if os.environ.get("SWITCH"):
+        sys.setswitchinterval(float(os.environ["SWITCH"]))
     uvicorn.run(create_app(), **uvicorn_options(port, 1))  # type: ignore[arg-type]
 
 

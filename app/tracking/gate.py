@@ -101,8 +101,12 @@ class Gate:
                 for waiting in group:
                     self._store([waiting])
                 return
+        # One wake-up per event loop for the whole group, not one per request.
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Waiting]] = {}
         for waiting in group:
-            waiting.loop.call_soon_threadsafe(_resolve, waiting)
+            by_loop.setdefault(waiting.loop, []).append(waiting)
+        for loop, waitings in by_loop.items():
+            loop.call_soon_threadsafe(_resolve, waitings)
 
     def _commit(self, visits: list[Visit]) -> None:
         if self._connection is None or self._connection.invalidated:
@@ -128,10 +132,11 @@ class Gate:
             session.close()
 
 
-def _resolve(waiting: _Waiting) -> None:
-    if waiting.future.done():  # the client went away and the coroutine was cancelled
-        return
-    if waiting.error is not None:
-        waiting.future.set_exception(waiting.error)
-    else:
-        waiting.future.set_result(waiting.visit)
+def _resolve(waitings: list[_Waiting]) -> None:
+    for waiting in waitings:
+        if waiting.future.done():  # the client went away and the coroutine was cancelled
+            continue
+        if waiting.error is not None:
+            waiting.future.set_exception(waiting.error)
+        else:
+            waiting.future.set_result(waiting.visit)

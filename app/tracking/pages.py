@@ -6,6 +6,8 @@ work under a strict Content-Security-Policy.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Hashable
 from functools import partial
 from typing import Any
 
@@ -87,3 +89,32 @@ def _option_text(question: QuestionContent, index: int) -> str:
 def _render(name: str, language: str, **context: Any) -> str:
     code = normalize_language(language)
     return get_template(f"pages/{name}").render(lang=code, t=partial(t, code), **context)
+
+
+# Stands for the e-mail's token in a cached page (URL-safe, never part of a real token, which
+# is base64url without "~").
+TOKEN_MARK = "~token~"
+
+
+class PageCache:
+    """Pages rendered once with TOKEN_MARK where the e-mail's token goes, then copied with the
+    token put in: every e-mail of a slot gets the same lesson page but for its links.
+
+    A key holds everything the page shows (course, lesson versions, the campaign's help), so a
+    changed course makes a new key, never a stale page. Bounded; one per serving process."""
+
+    def __init__(self, max_entries: int = 2048) -> None:
+        self.max_entries = max_entries
+        self._pages: dict[Hashable, str] = {}
+        self._lock = threading.Lock()
+
+    def page(self, key: Hashable, token: str, render: Callable[[str], str]) -> str:
+        """The page for `key` with `token` in its links; `render(TOKEN_MARK)` makes it once."""
+        found = self._pages.get(key)
+        if found is None:
+            found = render(TOKEN_MARK)
+            with self._lock:
+                if len(self._pages) >= self.max_entries:
+                    self._pages.clear()
+                self._pages[key] = found
+        return found.replace(TOKEN_MARK, token)

@@ -17,12 +17,14 @@ because one e-mail's links are opened a few times at most (PUBLIC_RATE_PER_TOKEN
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -126,13 +128,17 @@ def add_counts(session: Session, added: Counter[str], window: int) -> None:
     if not added:
         return
     rows = [{"window": window, "key": k, "count": added[k]} for k in sorted(added)]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(PublicHit).values(rows)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[PublicHit.window, PublicHit.key],
-            set_={"count": PublicHit.count + statement.excluded.count},
-        )
+    session.execute(_upsert(session.get_bind().dialect.name), rows)
+
+
+@functools.cache
+def _upsert(dialect: str) -> Any:
+    """One statement for every group (executemany), so it is compiled once, not per group."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(PublicHit)
+    return statement.on_conflict_do_update(
+        index_elements=[PublicHit.window, PublicHit.key],
+        set_={"count": PublicHit.count + statement.excluded.count},
     )
 
 

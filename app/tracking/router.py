@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, FastAPI, Form, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
 
 from app.core.clock import Clock
 from app.core.config import Settings
@@ -23,14 +25,16 @@ from app.core.deps import client_address
 from app.core.headers import SECURITY_HEADERS
 from app.core.i18n import t
 from app.core.links import Links
-from app.core.tokens import verify_delivery, verify_test
+from app.core.tokens import sign_delivery, verify_delivery, verify_test
 from app.lessons.content import lesson_content, question_content
 from app.tracking import pages
 from app.tracking.gate import Gate, NotStoredError
+from app.tracking.lane import install_lane
 from app.tracking.models import EventKind
 from app.tracking.ratelimit import PublicLimits, hit_key
 from app.tracking.service import (
     Opened,
+    Question,
     VersionCache,
     is_opted_out,
     opt_out,
@@ -53,18 +57,19 @@ class RateLimitedError(Exception):
         self.retry_after = retry_after
 
 
-router = APIRouter(include_in_schema=False)
-
-
 def install(app: FastAPI) -> None:
-    """The public pages, with their rate limits and the gate that stores what they record."""
+    """The public pages, with their rate limits and the gate that stores what they record.
+
+    They are served by a lane of their own (app/tracking/lane.py), inside the app's error and
+    body-size middleware but past FastAPI's routing: see ROUTES at the end of this file."""
     settings: Settings = app.state.settings
     app.state.public_limits = PublicLimits.from_settings(settings)
     app.state.public_gate = None  # made on first use, with the limits in force then
     app.state.public_secret = None
+    app.state.public_pages = pages.PageCache()
     app.add_exception_handler(RateLimitedError, _too_many_requests)
     app.add_exception_handler(NotStoredError, _not_stored)
-    app.include_router(router)
+    install_lane(app, ROUTES)
 
 
 def _gate(request: Request) -> Gate:
@@ -178,9 +183,23 @@ async def _enter(
     return _Entered(visit, page)
 
 
-def _links(request: Request, opened: Opened) -> Links:
+def _page(
+    request: Request, opened: Opened, key: tuple[Any, ...], render: Callable[[Links], str]
+) -> HTMLResponse:
+    """The page for `key` (everything it shows but the e-mail's token), rendered once per
+    process and copied with this e-mail's token in its links (pages.PageCache)."""
     settings: Settings = request.app.state.settings
-    return Links.for_delivery(settings.base_url, _secret(request), opened.delivery.id)
+    cache: pages.PageCache = request.app.state.public_pages
+    course = opened.course
+    full_key = (*key, course.id, course.title, course.language, course.help_text, opened.local_help)
+    token = sign_delivery(_secret(request), opened.delivery.id)
+    return html(
+        request, cache.page(full_key, token, lambda mark: render(Links(settings.base_url, mark)))
+    )
+
+
+def _shown(questions: list[Question]) -> tuple[tuple[str, str, bool], ...]:
+    return tuple((q.item.key, q.item.version.content_hash, q.is_review) for q in questions)
 
 
 def _first_or(opened: Opened, lesson: str | None) -> Any:
@@ -189,9 +208,10 @@ def _first_or(opened: Opened, lesson: str | None) -> Any:
     return opened.questions[0] if opened.questions else None
 
 
-@router.api_route("/l/{token}", methods=["GET", "HEAD"])
-async def read_lesson(token: str, request: Request, lesson: str | None = None) -> HTMLResponse:
+async def read_lesson(request: Request) -> HTMLResponse:
     """Read the lesson of an e-mail in the browser (recorded as a view)."""
+    token = request.path_params["token"]
+    lesson = request.query_params.get("lesson")
 
     def record(opened: Opened) -> Record | None:
         question = _first_or(opened, lesson)
@@ -206,19 +226,20 @@ async def read_lesson(token: str, request: Request, lesson: str | None = None) -
     question = _first_or(opened, lesson)
     if question is None:
         return not_found(request, opened.course.language)
-    links = _links(request, opened)
     shown = [q for q in opened.questions if q.lesson_id == question.lesson_id]
-    return html(
-        request,
-        pages.lesson_page(
-            language=opened.course.language,
-            course_title=opened.course.title,
-            help_md=opened.course.help_text,
+    course = opened.course
+
+    def render(links: Links) -> str:
+        return pages.lesson_page(
+            language=course.language,
+            course_title=course.title,
+            help_md=course.help_text,
             local_help_md=opened.local_help,
             lesson=lesson_content(question.item),
             questions=[question_content(q.item, links, is_review=False) for q in shown],
-        ),
-    )
+        )
+
+    return _page(request, opened, ("l", _shown(shown)), render)
 
 
 def _chosen(opened: Opened, lesson_key: str, option: int) -> Any:
@@ -229,9 +250,10 @@ def _chosen(opened: Opened, lesson_key: str, option: int) -> Any:
     return question
 
 
-@router.api_route("/a/{token}/{lesson_key}/{option}", methods=["GET", "HEAD"])
-async def choose_answer(token: str, lesson_key: str, option: int, request: Request) -> HTMLResponse:
+async def choose_answer(request: Request) -> HTMLResponse:
     """An answer link: shows the choice with a button to confirm; records only the click."""
+    token, lesson_key = request.path_params["token"], request.path_params["lesson_key"]
+    option: int = request.path_params["option"]
 
     def record(opened: Opened) -> Record | None:
         question = _chosen(opened, lesson_key, option)
@@ -244,26 +266,24 @@ async def choose_answer(token: str, lesson_key: str, option: int, request: Reque
     question = _chosen(opened, lesson_key, option) if opened else None
     if opened is None or question is None:
         return not_found(request, opened.course.language if opened else "sv")
-    links = _links(request, opened)
-    return html(
-        request,
-        pages.answer_confirm_page(
+
+    def render(links: Links) -> str:
+        return pages.answer_confirm_page(
             language=opened.course.language,
             question=question_content(question.item, links, is_review=question.is_review),
             selected=option,
             post_url=links.answer_post(lesson_key),
-        ),
-    )
+        )
+
+    return _page(request, opened, ("a", _shown([question]), option), render)
 
 
-@router.post("/a/{token}/{lesson_key}")
-async def confirm_answer(
-    token: str,
-    lesson_key: str,
-    request: Request,
-    option: Annotated[str | None, Form()] = None,
-) -> HTMLResponse:
+async def confirm_answer(request: Request) -> HTMLResponse:
     """Confirm an answer: records it and shows whether it was right, with the explanation."""
+    token, lesson_key = request.path_params["token"], request.path_params["lesson_key"]
+    async with request.form(max_files=0, max_fields=10) as form:
+        chosen = form.get("option")
+    option = chosen if isinstance(chosen, str) else None
 
     def act(session: Session, opened: Opened) -> Any:
         question = opened.question(lesson_key)
@@ -285,20 +305,22 @@ async def confirm_answer(
             language=language, title=t(language, "choose_title"), text=t(language, "choose_text")
         )
         return html(request, page, 422)
-    links = _links(request, opened)
     version = question.item.version
-    return html(
-        request,
-        pages.answer_result_page(
+    outcome = entered.value
+
+    def render(links: Links) -> str:
+        return pages.answer_result_page(
             language=language,
             question=question_content(question.item, links, is_review=question.is_review),
             selected=int(str(option)),
-            correct_index=entered.value.correct_index,
+            correct_index=outcome.correct_index,
             explanation=version.explanation,
-            attempt=entered.value.attempt,
+            attempt=outcome.attempt,
             lesson_url=links.view(lesson_key),
-        ),
-    )
+        )
+
+    key = ("r", _shown([question]), int(str(option)), outcome.correct_index, outcome.attempt)
+    return _page(request, opened, key, render)
 
 
 def _valid_option(option: str | None, question: Any) -> bool:
@@ -311,11 +333,11 @@ def _now(request: Request) -> datetime:
     return clock.now()
 
 
-@router.api_route("/u/{token}", methods=["GET", "HEAD"])
-async def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
+async def unsubscribe_page(request: Request) -> HTMLResponse:
     """Opt-out page for one campaign: asks to confirm (a GET changes nothing).
 
     No event of its own, but scanners open this link with the others: it counts to a burst."""
+    token = request.path_params["token"]
     entered = await _enter(request, token, link="u", act=is_opted_out)
     if entered.page is not None:
         return entered.page
@@ -334,9 +356,9 @@ async def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
     )
 
 
-@router.post("/u/{token}")
-async def unsubscribe(token: str, request: Request) -> HTMLResponse:
+async def unsubscribe(request: Request) -> HTMLResponse:
     """Opt out of the campaign (the page's button, or a mail client's RFC 8058 one-click POST)."""
+    token = request.path_params["token"]
 
     def act(session: Session, opened: Opened) -> None:
         opt_out(session, opened, entered_at)
@@ -357,3 +379,12 @@ async def unsubscribe(token: str, request: Request) -> HTMLResponse:
             done=True,
         ),
     )
+
+
+ROUTES = [
+    Route("/l/{token}", read_lesson, methods=["GET", "HEAD"]),
+    Route("/a/{token}/{lesson_key}/{option:int}", choose_answer, methods=["GET", "HEAD"]),
+    Route("/a/{token}/{lesson_key}", confirm_answer, methods=["POST"]),
+    Route("/u/{token}", unsubscribe_page, methods=["GET", "HEAD"]),
+    Route("/u/{token}", unsubscribe, methods=["POST"]),
+]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from app.tracking.classify import BURST_WINDOW, LINK_BURST, burst_began, classify
@@ -30,6 +30,9 @@ from app.tracking.service import Opened, VersionCache, open_many, reclassify_bur
 # Which event a request stores, decided from its opened delivery: the kind and the lesson.
 Record = tuple[EventKind, int | None]
 LINK_HITS_KEPT = timedelta(minutes=1)
+# Core inserts: the rows are plain dicts, no ORM objects to build and flush.
+_LINK_HITS: Table = LinkHit.__table__  # type: ignore[assignment]
+_EVENTS: Table = Event.__table__  # type: ignore[assignment]
 
 
 @dataclass(eq=False)
@@ -89,7 +92,7 @@ def _store_views_and_clicks(session: Session, visits: list[Visit]) -> None:
     hits = [v for v in visits if v.link is not None]
     if hits:
         session.execute(
-            insert(LinkHit),
+            insert(_LINK_HITS),
             [{"delivery_id": v.delivery_id, "link": v.link, "at": v.now} for v in hits],
         )
     bursts = _bursts(session, hits)
@@ -119,7 +122,7 @@ def _store_views_and_clicks(session: Session, visits: list[Visit]) -> None:
             }
         )
     if rows:
-        session.execute(insert(Event), rows)
+        session.execute(insert(_EVENTS), rows)
     began: dict[int, datetime] = {}
     for visit in hits:
         start = bursts.get(id(visit))
@@ -132,22 +135,29 @@ def _store_views_and_clicks(session: Session, visits: list[Visit]) -> None:
 def _bursts(session: Session, hits: list[Visit]) -> dict[int, datetime]:
     """For each visit (by id) that completes a link burst: the time the burst began.
 
-    The hits of every process in the last BURST_WINDOW are read back, this group's included."""
+    The link hits of every process in the group's BURST_WINDOW are read back, this group's
+    included, one row per e-mail and link (its first and last hit). A group spans milliseconds,
+    so for its visits the window is the group's: from its earliest visit's BURST_WINDOW ago to
+    its latest visit."""
     if not hits:
         return {}
     earliest = min(v.now for v in hits) - BURST_WINDOW
+    latest = max(v.now for v in hits)
     rows = session.execute(
-        select(LinkHit.delivery_id, LinkHit.link, LinkHit.at).where(
+        select(LinkHit.delivery_id, LinkHit.link, func.min(LinkHit.at))
+        .where(
             LinkHit.delivery_id.in_(sorted({v.delivery_id for v in hits if v.delivery_id})),
             LinkHit.at >= earliest,
+            LinkHit.at <= latest,
         )
+        .group_by(LinkHit.delivery_id, LinkHit.link)
     ).all()
     by_delivery: dict[int, list[tuple[datetime, str]]] = {}
-    for delivery_id, link, at in rows:
-        by_delivery.setdefault(delivery_id, []).append((at, link))
+    for delivery_id, link, first in rows:
+        by_delivery.setdefault(delivery_id, []).append((first, link))
     found: dict[int, datetime] = {}
     for visit in hits:
-        began = burst_began(by_delivery.get(visit.delivery_id or 0, []), visit.now)
+        began = burst_began(by_delivery.get(visit.delivery_id or 0, []), latest)
         if began is not None:
             found[id(visit)] = began
     return found

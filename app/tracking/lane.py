@@ -1,0 +1,64 @@
+"""A lane of its own for the public links (/l, /a, /u): the busiest requests by far.
+
+On a send morning every mail scanner opens every link within seconds. Through FastAPI's router
+each request would pay for matching against every admin, dashboard and SCIM route, dependency
+solving and two exit stacks: measured, more than the page's own work (docs/benchmarks.md). This
+ASGI middleware sits inside the app's own middleware (CatchUnhandled, BodyLimit: errors are
+logged the same way and bodies limited the same way) and hands a request whose path matches a
+public route straight to Starlette's Route; anything else goes on to FastAPI unchanged.
+
+An exception from a handler is answered by the app's exception handler for it (the 429 page,
+the 503 page, a 413 from the body limit), as FastAPI would; others go on to CatchUnhandled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.routing import Match, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+PREFIXES = ("/l/", "/a/", "/u/")
+
+
+class PublicLane:
+    def __init__(self, app: ASGIApp, routes: Sequence[Route]) -> None:
+        self.app = app
+        self.routes = tuple(routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"][:3] in PREFIXES:
+            for route in self.routes:
+                match, child = route.matches(scope)
+                if match == Match.FULL:
+                    scope.update(child)
+                    await self._handle(route, scope, receive, send)
+                    return
+        await self.app(scope, receive, send)  # a wrong method or shape: FastAPI answers
+
+    async def _handle(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        try:
+            response = await route.endpoint(request)
+        except Exception as exc:
+            handler = _handler_for(scope["app"], exc)
+            if handler is None:
+                raise
+            response = await handler(request, exc)
+        await response(scope, receive, send)
+
+
+def _handler_for(app: FastAPI, exc: Exception) -> Any:
+    for kind in type(exc).__mro__:
+        if kind in app.exception_handlers:
+            return app.exception_handlers[kind]
+    return None
+
+
+def install_lane(app: FastAPI, routes: Sequence[Route]) -> None:
+    """Innermost of the app's own middleware: inside the error and body-size middleware."""
+    app.user_middleware.append(Middleware(PublicLane, routes=routes))
