@@ -73,6 +73,16 @@ def create_app(runtime: Runtime | None = None, *, background: bool = False) -> F
     return app
 
 
+def serving_app() -> FastAPI:
+    """One of the processes of `nanolearn serve --workers N` (uvicorn calls this factory in
+    each): the API, the dashboard and the public pages, without the jobs, which run once in a
+    process of their own (app.worker.serve_background). Settings come from the environment."""
+    from app.core.logging import configure_logging
+
+    configure_logging()
+    return create_app(Runtime.create(), background=False)
+
+
 def _include_routers(app: FastAPI) -> None:
     install_public_pages(app)  # first: the busiest routes are matched first
     include_api(app)

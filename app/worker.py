@@ -134,9 +134,19 @@ class BackgroundServices:
             self.bounce_listener.stop()
 
 
-async def run_worker(runtime: Runtime) -> None:
+def serve_background() -> None:
+    """The jobs of `nanolearn serve --workers N`, in a process of their own beside the N
+    serving processes (which run no jobs): the scheduler, the dev mail catcher and the bounce
+    listener each run once, as with one serving process. Settings come from the environment."""
+    from app.core.logging import configure_logging
+
+    configure_logging()
+    asyncio.run(run_worker(Runtime.create(), mail_catcher=True))
+
+
+async def run_worker(runtime: Runtime, *, mail_catcher: bool = False) -> None:
     """`nanolearn worker`: the jobs without the API, until SIGTERM or SIGINT."""
-    services = BackgroundServices(runtime, mail_catcher=False)
+    services = BackgroundServices(runtime, mail_catcher=mail_catcher)
     port = runtime.settings.worker_metrics_port
     if port is not None:
         registry = registry_for(OutboxCollector(runtime.session_factory, runtime.clock))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -74,6 +75,13 @@ def migrate() -> None:
 def serve(
     host: str | None = typer.Option(None, help="Address to listen on (default NANOLEARN_HOST)."),
     port: int | None = typer.Option(None, help="Port (default NANOLEARN_PORT)."),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        max=64,
+        help="Serverprocesser (README: När en process inte räcker). Fler än en: jobben körs "
+        "i en egen process bredvid.",
+    ),
 ) -> None:
     """Run the API and the scheduler (and the dev mail catcher when SMTP_URL points at it)."""
     import uvicorn
@@ -85,16 +93,40 @@ def serve(
     runtime = Runtime.create(settings)
     settings.secret()  # make or check the key before anything is sent
     _sync_lessons(runtime)
-    app = create_app(runtime, background=True)
     log.info("serving on %s; links in e-mails start with %s", settings.host, settings.base_url)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        access_log=False,  # access logs would carry the tokens in lesson links
-        log_config=None,  # keep our JSON formatter for uvicorn's own logs
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "info",
+        "access_log": False,  # access logs would carry the tokens in lesson links
+        "log_config": None,  # keep our JSON formatter for uvicorn's own logs
+    }
+    if workers == 1:
+        uvicorn.run(create_app(runtime, background=True), **options)
+        return
+    _serve_workers(settings, workers, options)
+
+
+def _serve_workers(settings: Settings, workers: int, options: dict[str, Any]) -> None:
+    """N serving processes (uvicorn's supervisor) and one process for the jobs; they read
+    their settings from the environment, so what this command decided is put there."""
+    import multiprocessing
+    import os
+
+    import uvicorn
+
+    from app.worker import serve_background
+
+    os.environ["NANOLEARN_HOST"] = settings.host
+    os.environ["NANOLEARN_PORT"] = str(settings.port)
+    os.environ["NANOLEARN_BASE_URL"] = settings.base_url
+    jobs = multiprocessing.get_context("spawn").Process(target=serve_background, name="jobs")
+    jobs.start()
+    try:
+        uvicorn.run("app.main:serving_app", factory=True, workers=workers, **options)
+    finally:
+        jobs.terminate()  # SIGTERM: the batch being sent is finished and recorded first
+        jobs.join(timeout=40)
 
 
 @cli.command()

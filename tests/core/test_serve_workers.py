@@ -1,0 +1,97 @@
+"""`nanolearn serve --workers 2` as real processes: two serving processes and one for the jobs;
+the public rate limits hold across the serving processes (the counts are in the database), and
+the jobs' process runs the dev mail catcher once."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import mailbox
+import re
+import subprocess
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Engine
+
+from app.auth.models import Role
+from app.auth.service import create_api_key
+from app.core.db import make_session_factory
+from tests.core.test_serve import _env, serving
+from tests.smtp_server import free_port
+
+LIMIT = 10
+
+
+def _children(pid: int) -> list[str]:
+    done = subprocess.run(
+        ["ps", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True, check=False
+    )
+    return [line for line in done.stdout.splitlines() if line.strip()]
+
+
+def test_two_serving_processes_share_the_limits_and_the_jobs_run_once(
+    tmp_path: Path, database_url: str, engine: Engine
+) -> None:
+    port, mail_port = free_port(), free_port()
+    env = _env(
+        tmp_path,
+        database_url=database_url,
+        dev_mail_port=str(mail_port),
+        public_rate_per_address=str(LIMIT),
+    )
+    with make_session_factory(engine)() as session:
+        _, key = create_api_key(session, "test", Role.editor, datetime.now(UTC))
+        session.commit()
+    headers = {"Authorization": f"Bearer {key}"}
+    base = f"http://127.0.0.1:{port}"
+    campaign = {
+        "name": "Flera processer",
+        "course": "radikalisering",
+        "schedule": {"start_date": "2026-01-05", "weekdays": ["mon"], "time": "09:00"},
+    }
+
+    with serving(["--port", str(port), "--workers", "2"], env, tmp_path, port):
+        created = httpx.post(f"{base}/api/v1/campaigns", json=campaign, headers=headers)
+        assert created.status_code == 201, created.text
+        sent = httpx.post(
+            f"{base}/api/v1/campaigns/{created.json()['id']}/test-send",
+            json={"email": "anna.lind@kommun.example"},
+            headers=headers,
+            timeout=30,
+        )
+        assert sent.status_code == 200, sent.text
+        # The one jobs process caught the test e-mail; its lesson link opens through a worker.
+        (raw,) = [bytes(m) for m in mailbox.Maildir(tmp_path / "data/mail", create=False)]
+        caught = email.message_from_bytes(raw, policy=email.policy.default)
+        html = caught.get_body(preferencelist=("html",))
+        assert isinstance(html, EmailMessage)
+        view = next(u for u in re.findall(r'href="(http[^"]+)"', html.get_content()) if "/l/" in u)
+        assert view.startswith(f"{base}/l/")
+        opened = httpx.get(view)
+        assert opened.status_code == 200 and "Testutskick" in opened.text
+
+        # Each request on a connection of its own, so both processes take some of them.
+        codes = []
+        for i in range(2 * LIMIT):
+            with httpx.Client() as fresh:
+                codes.append(fresh.get(f"{base}/l/guess{i}.x").status_code)
+        processes = _children(_serving_pid(port))
+
+    # The limit is the installation's, not each process's: LIMIT requests in all (the test
+    # link's included), then refusals only.
+    assert codes == [404] * (LIMIT - 1) + [429] * (LIMIT + 1), codes
+    # uvicorn's two workers and the jobs' process (spawned children have their own Python).
+    assert len([p for p in processes if "multiprocessing" in p]) >= 3, processes
+
+
+def _serving_pid(port: int) -> int:
+    """The pid of the `nanolearn serve` process on `port`."""
+    done = subprocess.run(
+        ["pgrep", "-f", f"serve --port {port} --workers"], capture_output=True, text=True
+    )
+    pids = [int(p) for p in done.stdout.split()]
+    assert len(pids) == 1, done
+    return pids[0]
