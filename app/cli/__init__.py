@@ -98,11 +98,11 @@ def serve(
         "host": settings.host,
         "port": settings.port,
         "log_level": "info",
-        "access_log": False,  # access logs would carry the tokens in lesson links
         "log_config": None,  # keep our JSON formatter for uvicorn's own logs
     }
     if workers == 1:
-        uvicorn.run(create_app(runtime, background=True), **options)
+        # No access log: it would carry the tokens in lesson links.
+        uvicorn.run(create_app(runtime, background=True), access_log=False, **options)
         return
     _serve_workers(settings, workers, options)
 
@@ -123,7 +123,9 @@ def _serve_workers(settings: Settings, workers: int, options: dict[str, Any]) ->
     jobs = multiprocessing.get_context("spawn").Process(target=serve_background, name="jobs")
     jobs.start()
     try:
-        uvicorn.run("app.main:serving_app", factory=True, workers=workers, **options)
+        uvicorn.run(
+            "app.main:serving_app", factory=True, workers=workers, access_log=False, **options
+        )
     finally:
         jobs.terminate()  # SIGTERM: the batch being sent is finished and recorded first
         jobs.join(timeout=40)

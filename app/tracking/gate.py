@@ -46,16 +46,22 @@ class _Waiting:
 
 
 class Gate:
-    """One thread per serving process with a connection of its own: the requests waiting for it
-    hold no pool connection, and it never waits for one of theirs."""
+    """Threads with a connection each: the requests waiting for them hold no pool connection,
+    and a gate thread never waits for one of theirs.
 
-    def __init__(self, engine: Engine, limits: PublicLimits, versions: VersionCache) -> None:
+    One thread on SQLite (one writer at a time anyway); on PostgreSQL a few, so that one
+    group's round trips and commit overlap the next group's (two groups for one e-mail take
+    turns on its rate-count row, app/tracking/visits.py)."""
+
+    def __init__(
+        self, engine: Engine, limits: PublicLimits, versions: VersionCache, threads: int = 0
+    ) -> None:
         self.engine = engine
         self.limits = limits
         self.versions = versions
-        self._connection: Connection | None = None
+        self.threads = threads or (1 if engine.dialect.name == "sqlite" else 2)
         self._queue: queue.SimpleQueue[_Waiting] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._running: list[threading.Thread] = []
         self._start_lock = threading.Lock()
         self._pruned_window = -1
 
@@ -72,14 +78,17 @@ class Gate:
             raise NotStoredError("the request was not stored in time") from exc
 
     def _ensure_started(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+        if len(self._running) == self.threads and all(t.is_alive() for t in self._running):
             return
         with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="public-gate", daemon=True)
-                self._thread.start()
+            self._running = [t for t in self._running if t.is_alive()]
+            while len(self._running) < self.threads:
+                thread = threading.Thread(target=self._run, name="public-gate", daemon=True)
+                thread.start()
+                self._running.append(thread)
 
     def _run(self) -> None:
+        holder = _Connection(self.engine)
         while True:
             group = [self._queue.get()]
             while len(group) < MAX_GROUP:
@@ -87,11 +96,11 @@ class Gate:
                     group.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._store(group)
+            self._store(holder, group)
 
-    def _store(self, group: list[_Waiting]) -> None:
+    def _store(self, holder: _Connection, group: list[_Waiting]) -> None:
         try:
-            self._commit([w.visit for w in group])
+            self._commit(holder, [w.visit for w in group])
         except Exception as exc:
             if len(group) == 1:
                 log.exception("storing a public request failed")
@@ -99,7 +108,7 @@ class Gate:
                 group[0].error.__cause__ = exc
             else:  # one bad request must not fail the others: store them one by one
                 for waiting in group:
-                    self._store([waiting])
+                    self._store(holder, [waiting])
                 return
         # One wake-up per event loop for the whole group, not one per request.
         by_loop: dict[asyncio.AbstractEventLoop, list[_Waiting]] = {}
@@ -108,10 +117,9 @@ class Gate:
         for loop, waitings in by_loop.items():
             loop.call_soon_threadsafe(_resolve, waitings)
 
-    def _commit(self, visits: list[Visit]) -> None:
-        if self._connection is None or self._connection.invalidated:
-            self._connection = self.engine.connect()
-        session = Session(bind=self._connection, expire_on_commit=False)
+    def _commit(self, holder: _Connection, visits: list[Visit]) -> None:
+        connection = holder.get()
+        session = Session(bind=connection, expire_on_commit=False)
         try:
             if self.engine.dialect.name == "sqlite":
                 # Take the write lock first: a transaction that reads and then writes would
@@ -125,11 +133,28 @@ class Gate:
             session.commit()
         except BaseException:
             session.rollback()
-            self._connection.close()
-            self._connection = None
+            holder.drop()
             raise
         finally:
             session.close()
+
+
+class _Connection:
+    """A gate thread's own connection, opened again after a failure."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._connection: Connection | None = None
+
+    def get(self) -> Connection:
+        if self._connection is None or self._connection.invalidated:
+            self._connection = self.engine.connect()
+        return self._connection
+
+    def drop(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 def _resolve(waitings: list[_Waiting]) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.routing import Match, Route
@@ -32,24 +33,37 @@ class PublicLane:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"][:3] in PREFIXES:
+            allowed: set[str] = set()
             for route in self.routes:
                 match, child = route.matches(scope)
                 if match == Match.FULL:
                     scope.update(child)
-                    await self._handle(route, scope, receive, send)
+                    await self._handle(route.endpoint, scope, receive, send)
                     return
-        await self.app(scope, receive, send)  # a wrong method or shape: FastAPI answers
+                if match == Match.PARTIAL and route.methods:
+                    allowed |= route.methods
+            if allowed:
+                await self._handle(_not_allowed(allowed), scope, receive, send)
+                return
+        await self.app(scope, receive, send)  # no public page: FastAPI answers (404)
 
-    async def _handle(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _handle(self, endpoint: Any, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)
         try:
-            response = await route.endpoint(request)
+            response = await endpoint(request)
         except Exception as exc:
             handler = _handler_for(scope["app"], exc)
             if handler is None:
                 raise
             response = await handler(request, exc)
         await response(scope, receive, send)
+
+
+def _not_allowed(methods: set[str]) -> Any:
+    async def endpoint(request: Request) -> None:
+        raise HTTPException(405, headers={"Allow": ", ".join(sorted(methods))})
+
+    return endpoint
 
 
 def _handler_for(app: FastAPI, exc: Exception) -> Any:

@@ -69,6 +69,7 @@ def install(app: FastAPI) -> None:
     app.state.public_pages = pages.PageCache()
     app.add_exception_handler(RateLimitedError, _too_many_requests)
     app.add_exception_handler(NotStoredError, _not_stored)
+    app.state.public_routes = ROUTES  # for the route and role tables' tests
     install_lane(app, ROUTES)
 
 

@@ -4,6 +4,7 @@ disagree with the table."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -208,6 +209,10 @@ def app_routes(app: FastAPI) -> Iterator[tuple[str, str, Access]]:
         access = declared_access(getattr(context.original_route, "dependant", None))
         for method in sorted(context.methods):
             yield method, str(context.path), access
+    # The public links are served by a lane of their own, past FastAPI's router (lane.py).
+    for route in app.state.public_routes:
+        for method in sorted(route.methods or ()):
+            yield method, re.sub(r":\w+}", "}", route.path), declared_access(None)
 
 
 @pytest.fixture
