@@ -8,10 +8,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api import include_api
 from app.auth.throttle import FailureThrottle
-from app.core.errors import install_error_handlers
+from app.core.errors import BodyLimit, CatchUnhandled, install_error_handlers
 from app.core.health import router as health
 from app.core.metrics import registry_for
 from app.core.runtime import Runtime
@@ -21,6 +22,8 @@ from app.delivery.devinbox import router as devinbox
 from app.outbox.metrics import OutboxCollector
 from app.scim.router import router as scim
 from app.sso.client import OidcClient
+from app.tracking.lane import PREFIXES as PUBLIC_PREFIXES
+from app.tracking.lane import PublicLane
 from app.tracking.router import install as install_public_pages
 from app.worker import BackgroundServices
 
@@ -29,6 +32,24 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 # leaves room for the multipart framing); the public forms carry one small field.
 MAX_BODY_BYTES = 21 * 1024 * 1024
 PUBLIC_BODY_LIMITS = (("/a/", 16 * 1024), ("/u/", 16 * 1024), ("/l/", 16 * 1024))
+
+
+class NanolearnApp(FastAPI):
+    """FastAPI, with the public links handed to their own lane before FastAPI's layers
+    (app/tracking/lane.py says why), wrapped in the same error and body-size middleware."""
+
+    _public: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"][:3] in PUBLIC_PREFIXES:
+            if self._public is None:
+                lane = PublicLane(super().__call__, self.state.public_routes)
+                limited = BodyLimit(lane, default=MAX_BODY_BYTES, limits=PUBLIC_BODY_LIMITS)
+                self._public = CatchUnhandled(limited)
+            scope["app"] = self
+            await self._public(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(runtime: Runtime | None = None, *, background: bool = False) -> FastAPI:
@@ -49,7 +70,7 @@ def create_app(runtime: Runtime | None = None, *, background: bool = False) -> F
         finally:
             await services.stop()
 
-    app = FastAPI(
+    app = NanolearnApp(
         title="Nanolearn",
         version="0.1.0",
         summary="Short lessons by e-mail, spaced repetition, honest reports.",

@@ -1,11 +1,12 @@
 """A lane of its own for the public links (/l, /a, /u): the busiest requests by far.
 
-On a send morning every mail scanner opens every link within seconds. Through FastAPI's router
+On a send morning every mail scanner opens every link within seconds. Through FastAPI's stack
 each request would pay for matching against every admin, dashboard and SCIM route, dependency
-solving and two exit stacks: measured, more than the page's own work (docs/benchmarks.md). This
-ASGI middleware sits inside the app's own middleware (CatchUnhandled, BodyLimit: errors are
-logged the same way and bodies limited the same way) and hands a request whose path matches a
-public route straight to Starlette's Route; anything else goes on to FastAPI unchanged.
+solving, two exit stacks and FastAPI's own middleware: measured, more than the page's own work
+(docs/benchmarks.md). The app (app/main.py) hands a request whose path starts with a public
+prefix to this lane, wrapped in the same error and body-size middleware as the rest
+(CatchUnhandled, BodyLimit: errors are logged the same way and bodies limited the same way); the
+lane calls the matching Starlette Route's endpoint, and anything else goes on to FastAPI.
 
 An exception from a handler is answered by the app's exception handler for it (the 429 page,
 the 503 page, a 413 from the body limit), as FastAPI would; others go on to CatchUnhandled.
@@ -18,7 +19,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -71,8 +71,3 @@ def _handler_for(app: FastAPI, exc: Exception) -> Any:
         if kind in app.exception_handlers:
             return app.exception_handlers[kind]
     return None
-
-
-def install_lane(app: FastAPI, routes: Sequence[Route]) -> None:
-    """Innermost of the app's own middleware: inside the error and body-size middleware."""
-    app.user_middleware.append(Middleware(PublicLane, routes=routes))

@@ -29,7 +29,6 @@ from app.core.tokens import sign_delivery, verify_delivery, verify_test
 from app.lessons.content import lesson_content, question_content
 from app.tracking import pages
 from app.tracking.gate import Gate, NotStoredError
-from app.tracking.lane import install_lane
 from app.tracking.models import EventKind
 from app.tracking.ratelimit import PublicLimits, hit_key
 from app.tracking.service import (
@@ -60,8 +59,8 @@ class RateLimitedError(Exception):
 def install(app: FastAPI) -> None:
     """The public pages, with their rate limits and the gate that stores what they record.
 
-    They are served by a lane of their own (app/tracking/lane.py), inside the app's error and
-    body-size middleware but past FastAPI's routing: see ROUTES at the end of this file."""
+    They are served by a lane of their own (app/tracking/lane.py) with the app's error and
+    body-size middleware but without FastAPI's routing: see ROUTES at the end of this file."""
     settings: Settings = app.state.settings
     app.state.public_limits = PublicLimits.from_settings(settings)
     app.state.public_gate = None  # made on first use, with the limits in force then
@@ -69,8 +68,7 @@ def install(app: FastAPI) -> None:
     app.state.public_pages = pages.PageCache()
     app.add_exception_handler(RateLimitedError, _too_many_requests)
     app.add_exception_handler(NotStoredError, _not_stored)
-    app.state.public_routes = ROUTES  # for the route and role tables' tests
-    install_lane(app, ROUTES)
+    app.state.public_routes = ROUTES  # served by the lane (app/main.py, app/tracking/lane.py)
 
 
 def _gate(request: Request) -> Gate:
