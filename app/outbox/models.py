@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -53,7 +53,18 @@ class Delivery(Base):
     created_at: Mapped[datetime]
 
 
-def delivery_items(delivery: Delivery) -> list[tuple[int, str, bool]]:
+class CarriesLessons(Protocol):
+    """What `delivery_items` reads: a Delivery, or a row of its columns."""
+
+    @property
+    def lesson_id(self) -> int | None: ...
+    @property
+    def lesson_hash(self) -> str | None: ...
+    @property
+    def review_items(self) -> list[dict[str, Any]]: ...
+
+
+def delivery_items(delivery: CarriesLessons) -> list[tuple[int, str, bool]]:
     """(lesson id, content hash, is_review) for every question the e-mail carries, lesson first."""
     items: list[tuple[int, str, bool]] = []
     if delivery.lesson_id is not None and delivery.lesson_hash is not None:

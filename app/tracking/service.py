@@ -6,6 +6,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -38,11 +39,35 @@ class Question:
 
 
 @dataclass(frozen=True)
+class SentMail:
+    """The columns of a sent delivery the public pages use (read as plain rows: building ORM
+    objects cost more than the query on a send morning)."""
+
+    id: int
+    enrollment_id: int
+    campaign_id: int
+    sent_at: datetime | None
+    lesson_id: int | None
+    lesson_hash: str | None
+    review_items: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class CourseText:
+    """What a page shows of the course (read with its delivery, so an edit shows at once)."""
+
+    id: int
+    title: str
+    language: str
+    help_text: str
+
+
+@dataclass(frozen=True)
 class Opened:
     """A genuine delivery with what it carried."""
 
-    delivery: Delivery
-    course: Course
+    delivery: SentMail
+    course: CourseText
     questions: list[Question]
     local_help: str = ""  # the campaign's own contacts, shown after the course's help
 
@@ -120,7 +145,22 @@ def open_many(
     if not delivery_ids:
         return {}
     rows = session.execute(
-        select(Delivery, Employee.erased_at, Course, Campaign.local_help)
+        select(
+            Delivery.id,
+            Delivery.enrollment_id,
+            Delivery.campaign_id,
+            Delivery.sent_at,
+            Delivery.lesson_id,
+            Delivery.lesson_hash,
+            Delivery.review_items,
+            Delivery.status,
+            Employee.erased_at,
+            Course.id,
+            Course.title,
+            Course.language,
+            Course.help_text,
+            Campaign.local_help,
+        )
         .join(Enrollment, Enrollment.id == Delivery.enrollment_id)
         .join(Employee, Employee.id == Enrollment.employee_id)
         .join(Campaign, Campaign.id == Delivery.campaign_id)
@@ -128,17 +168,20 @@ def open_many(
         .where(Delivery.id.in_(sorted(delivery_ids)))
     ).all()
     # An erased person's old links record nothing more.
-    live = [r for r in rows if r[0].status in LINKED_STATUSES and r[1] is None]
-    items = {r[0].id: delivery_items(r[0]) for r in live}
+    live = [r for r in rows if r[7] in LINKED_STATUSES and r[8] is None]
+    mails = {r[0]: SentMail(*r[:7]) for r in live}
+    items = {i: delivery_items(mail) for i, mail in mails.items()}
     found = versions.get(session, sorted({(lid, h) for i in items.values() for lid, h, _ in i}))
+    courses: dict[int, CourseText] = {}
     opened = {}
-    for delivery, _erased, course, local_help in live:
+    for row in live:
+        course = courses.setdefault(row[9], CourseText(*row[9:13]))
         questions = [
             Question(lid, found[(lid, h)], review)
-            for lid, h, review in items[delivery.id]
+            for lid, h, review in items[row[0]]
             if (lid, h) in found
         ]
-        opened[delivery.id] = Opened(delivery, course, questions, local_help)
+        opened[row[0]] = Opened(mails[row[0]], course, questions, row[13])
     return opened
 
 
@@ -216,7 +259,9 @@ def record_answer(
         except IntegrityError as error:
             lost = error  # another request stored this attempt first: look again
             continue
-        record_review(session, opened.delivery, answer, now)
+        delivery = session.get(Delivery, opened.delivery.id)
+        assert delivery is not None  # opened in this transaction
+        record_review(session, delivery, answer, now)
         return AnswerOutcome(answer.correct, answer.attempt, version.correct_index)
     assert lost is not None
     raise lost
