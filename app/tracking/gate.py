@@ -20,7 +20,7 @@ import queue
 import threading
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from app.tracking.ratelimit import PublicLimits
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 MAX_GROUP = 500  # requests in one transaction at most
 WAIT_SECONDS = 60  # a request gives up (and fails) when its group is not stored by then
+IDLE_SECONDS = 10  # a gate thread with nothing to do for this long ends
 
 
 class NotStoredError(Exception):
@@ -46,8 +47,8 @@ class _Waiting:
 
 
 class Gate:
-    """Threads with a connection each: the requests waiting for them hold no pool connection,
-    and a gate thread never waits for one of theirs.
+    """Threads that store groups; the requests waiting for them hold no pool connection, so a
+    gate thread that takes one for its group never waits for one of theirs.
 
     One thread on SQLite (one writer at a time anyway); on PostgreSQL a few, so that one
     group's round trips and commit overlap the next group's (two groups for one e-mail take
@@ -69,8 +70,8 @@ class Gate:
         """Store the visit with the next group; returns it with its results once committed."""
         loop = asyncio.get_running_loop()
         waiting = _Waiting(visit, loop, loop.create_future())
-        self._ensure_started()
         self._queue.put(waiting)
+        self._ensure_started()  # after queueing: see _stop_if_idle
         try:
             async with asyncio.timeout(WAIT_SECONDS):
                 return await waiting.future
@@ -88,19 +89,33 @@ class Gate:
                 self._running.append(thread)
 
     def _run(self) -> None:
-        holder = _Connection(self.engine)
         while True:
-            group = [self._queue.get()]
+            try:
+                first = self._queue.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                if self._stop_if_idle():
+                    return
+                continue
+            group = [first]
             while len(group) < MAX_GROUP:
                 try:
                     group.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            self._store(holder, group)
+            self._store(group)
 
-    def _store(self, holder: _Connection, group: list[_Waiting]) -> None:
+    def _stop_if_idle(self) -> bool:
+        """An idle thread ends (the next request starts one again). Under the start lock, and
+        `enter` queues before it looks for threads, so no request is left without one."""
+        with self._start_lock:
+            if not self._queue.empty():
+                return False
+            self._running = [t for t in self._running if t is not threading.current_thread()]
+            return True
+
+    def _store(self, group: list[_Waiting]) -> None:
         try:
-            self._commit(holder, [w.visit for w in group])
+            self._commit([w.visit for w in group])
         except Exception as exc:
             if len(group) == 1:
                 log.exception("storing a public request failed")
@@ -108,7 +123,7 @@ class Gate:
                 group[0].error.__cause__ = exc
             else:  # one bad request must not fail the others: store them one by one
                 for waiting in group:
-                    self._store(holder, [waiting])
+                    self._store([waiting])
                 return
         # One wake-up per event loop for the whole group, not one per request.
         by_loop: dict[asyncio.AbstractEventLoop, list[_Waiting]] = {}
@@ -117,10 +132,12 @@ class Gate:
         for loop, waitings in by_loop.items():
             loop.call_soon_threadsafe(_resolve, waitings)
 
-    def _commit(self, holder: _Connection, visits: list[Visit]) -> None:
-        connection = holder.get()
-        session = Session(bind=connection, expire_on_commit=False)
-        try:
+    def _commit(self, visits: list[Visit]) -> None:
+        # A pool connection for the group only: an idle gate holds none.
+        with (
+            self.engine.connect() as connection,
+            Session(bind=connection, expire_on_commit=False) as session,
+        ):
             if self.engine.dialect.name == "sqlite":
                 # Take the write lock first: a transaction that reads and then writes would
                 # fail at once (not wait) when another process wrote in between.
@@ -131,30 +148,6 @@ class Gate:
                 forget_old_hits(session, self.limits, now)
                 self._pruned_window = self.limits.window_of(now)
             session.commit()
-        except BaseException:
-            session.rollback()
-            holder.drop()
-            raise
-        finally:
-            session.close()
-
-
-class _Connection:
-    """A gate thread's own connection, opened again after a failure."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._connection: Connection | None = None
-
-    def get(self) -> Connection:
-        if self._connection is None or self._connection.invalidated:
-            self._connection = self.engine.connect()
-        return self._connection
-
-    def drop(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
 
 
 def _resolve(waitings: list[_Waiting]) -> None:
