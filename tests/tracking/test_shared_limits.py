@@ -4,8 +4,10 @@ its own gate, thread and memory); tests/tracking/test_serve_workers.py runs real
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -13,6 +15,7 @@ from sqlalchemy import func, select
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
 from app.main import create_app
+from app.tracking import gate as gate_module
 from app.tracking.models import LinkHit, PublicHit
 from tests.flow import BROWSER_UA, mail_links
 from tests.smtp_server import SmtpSink
@@ -123,3 +126,17 @@ def test_a_refused_request_stores_nothing_and_waiting_is_enough(
     assert second.get(view, headers=browser).status_code == 200
     clock.advance(timedelta(seconds=1))
     assert len(events_of(runtime, sent.mail[ANNA])) == 6
+
+
+def test_an_idle_gate_ends_its_threads_and_the_next_request_starts_one(
+    runtime: Runtime, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gate_module, "IDLE_SECONDS", 0.1)
+    assert client.get("/l/first.x").status_code == 404
+    gate = client.app.state.public_gate  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 10
+    while gate._running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gate._running == []  # no thread, and so no connection, held while idle
+    assert client.get("/l/second.x").status_code == 404
+    assert rows(runtime, PublicHit) == 3  # one address, two tokens: both requests counted
