@@ -19,7 +19,7 @@ from app.campaigns import service
 from app.campaigns.models import CampaignStatus
 from app.campaigns.schemas import CampaignCreate, CampaignPatch
 from app.core.db import session_scope
-from app.core.errors import ProblemError, validation_errors
+from app.core.errors import ProblemError, problem_title, validation_errors
 from app.core.i18n import local_time, zone_words
 from app.core.runtime import Runtime
 from app.delivery.lifecycle import change_status
@@ -76,7 +76,7 @@ def _demo_address(name: str) -> str:
 
 
 def _fail(exc: ProblemError) -> None:
-    err.print(f"[red]{exc.title}:[/] {exc.detail}")
+    err.print(f"[red]{problem_title(exc)}:[/] {exc.detail}")
     raise typer.Exit(1)
 
 
