@@ -14,6 +14,7 @@ from app.auth.audit import record_audit
 from app.auth.deps import EditorKey, ReaderKey
 from app.core.deps import ClockDep, SessionDep
 from app.core.errors import ProblemError
+from app.core.i18n import Text
 from app.delivery.course_upload import import_course, lesson_preview
 from app.lessons.course_upload import CourseImportInvalid, ImportPlan, course_from_db
 from app.lessons.schemas import CourseImportOut
@@ -47,8 +48,9 @@ def import_course_file(
         check_upload_size(len(data))
     except UploadRefused as exc:
         error = {"file": filename, "line": None, "sheet": None, "row": None, "column": None}
+        title = Text("Kursen går inte att läsa", "The course cannot be read")
         raise ProblemError(
-            422, "Kursen går inte att läsa", exc.message, errors=[{**error, "message": exc.message}]
+            422, title, exc.message, errors=[{**error, "message": exc.message}]
         ) from None
     try:
         plan = import_course(session, filename, data, clock.now(), dry_run=dry_run)
@@ -57,8 +59,11 @@ def import_course_file(
         count = len(exc.plan.errors)
         raise ProblemError(
             422,
-            "Kursen har fel",
-            f"{count} fel; inget sparades. Rätta dem och ladda upp filen igen.",
+            Text("Kursen har fel", "The course has errors"),
+            Text(
+                f"{count} fel; inget sparades. Rätta dem och ladda upp filen igen.",
+                f"{count} error(s); nothing was saved. Fix them and upload the file again.",
+            ),
             errors=body.pop("errors"),
             **body,
         ) from None
@@ -88,5 +93,14 @@ def preview_lesson(
     course = course_from_db(session, slug)
     preview = lesson_preview(course, lesson_key, clock.now().date()) if course else None
     if preview is None:
-        raise ProblemError(404, "Not found", f"No lesson '{lesson_key}' in course '{slug}'")
+        raise ProblemError(
+            404,
+            Text("Lektionen finns inte", "No such lesson"),
+            Text(
+                f"Kursen ”{slug}” har ingen lektion ”{lesson_key}”. GET /api/v1/courses/{slug} "
+                "visar kursens lektioner.",
+                f"The course “{slug}” has no lesson “{lesson_key}”. GET /api/v1/courses/{slug} "
+                "lists its lessons.",
+            ),
+        )
     return HTMLResponse(preview.email_html if show == "email" else preview.page_html)

@@ -70,7 +70,9 @@ def list_keys() -> None:
 
 @app.command()
 def revoke(
-    prefix: str = typer.Argument(..., help="Nyckelns prefix, som 'apikey list' visar det."),
+    prefix: str = typer.Argument(
+        ..., metavar="PREFIX", help="Nyckelns prefix, som 'apikey list' visar det."
+    ),
 ) -> None:
     """Återkalla en API-nyckel: den slutar fungera direkt."""
     runtime = Runtime.create()

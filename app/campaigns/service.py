@@ -107,23 +107,34 @@ def _known_departments(session: Session, wanted: list[str]) -> list[str]:
     sizes = department_sizes(session)
     unknown = [d for d in dict.fromkeys(wanted) if d not in sizes]
     if unknown:
-        known = (
-            ", ".join(f"{d} ({n})" for d, n in sizes.items())
-            or "inga än: importera personallistan först"
-        )
+        listed = ", ".join(f"{d} ({n})" for d, n in sizes.items())
         errors = []
         for d in unknown:
             close = difflib.get_close_matches(d, list(sizes), n=1, cutoff=0.6)
-            hint = f" Menade du {close[0]!r}?" if close else ""
             errors.append(
-                {"field": "audience.departments", "message": f"okänd förvaltning {d!r}.{hint}"}
+                {
+                    "field": "audience.departments",
+                    "message": Text(
+                        f"okänd förvaltning ”{d}”."
+                        + (f" Menade du ”{close[0]}”?" if close else ""),
+                        f"unknown department “{d}”."
+                        + (f" Did you mean “{close[0]}”?" if close else ""),
+                    ),
+                }
             )
+        names = ", ".join(f"”{d}”" for d in unknown)
+        names_en = ", ".join(f"“{d}”" for d in unknown)
         raise ProblemError(
             422,
-            "Okänd förvaltning",
-            f"audience.departments: ingen aktiv anställd har förvaltningen "
-            f"{', '.join(repr(d) for d in unknown)}. Kända förvaltningar (antal personer): {known}. "
-            "Skriv namnet som i personallistan, eller lämna listan tom för alla.",
+            Text("Okänd förvaltning", "Unknown department"),
+            Text(
+                f"audience.departments: ingen aktiv anställd har förvaltningen {names}. Kända "
+                f"förvaltningar (antal personer): {listed or 'inga än: importera personallistan först'}. "
+                "Skriv namnet som i personallistan, eller lämna listan tom för alla.",
+                f"audience.departments: no active employee has the department {names_en}. Known "
+                f"departments (people): {listed or 'none yet: import the staff list first'}. "
+                "Write the name as in the staff list, or leave the list empty for everyone.",
+            ),
             errors=errors,
         )
     return sorted(set(wanted))
@@ -253,9 +264,14 @@ def transition(
             who = ", ".join(campaign.departments) or "hela organisationen"
             raise ProblemError(
                 409,
-                "Kampanjen når ingen",
-                f"Ingen aktiv anställd med e-postadress finns i målgruppen ({who}). "
-                "Importera personallistan eller ändra målgruppen, och starta sedan igen.",
+                Text("Kampanjen når ingen", "The campaign reaches no one"),
+                Text(
+                    f"Ingen aktiv anställd med e-postadress finns i målgruppen ({who}). "
+                    "Importera personallistan eller ändra målgruppen, och starta sedan igen.",
+                    "No active employee with an e-mail address is in the audience "
+                    f"({', '.join(campaign.departments) or 'everyone'}). Import the staff list "
+                    "or change the audience, then start again.",
+                ),
             )
         campaign.started_at = now
         enroll_audience(session, campaign, now)

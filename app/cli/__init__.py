@@ -1,4 +1,7 @@
-"""The `nanolearn` command: serve, worker, migrate, lessons, employees, apikey, report."""
+"""The `nanolearn` command: serve, worker, migrate, lessons, employees, apikey, report.
+
+Everything it prints is Swedish, as is every help text (tests/core/test_cli_language.py checks
+the help of every command); machine-readable output (JSON, CSV) keeps its keys."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from rich.console import Console
 from app.auth.cli import app as apikey_app
 from app.cli.campaigns import app as campaigns_app
 from app.cli.courses import app as courses_app
+from app.cli.swedish import use_swedish
 from app.core.config import Settings, base_url_problem, get_settings
 from app.core.runtime import Runtime
 from app.employees.cli import app as employees_app
@@ -22,9 +26,10 @@ from app.privacy.cli import erase, export
 from app.reports.cli import app as report_app
 from app.reports.learning_cli import report_learning
 
+use_swedish()
 cli = typer.Typer(
     name="nanolearn",
-    help="Nanolearn: short lessons by e-mail for every employee.",
+    help="Nanolearn: korta lektioner via e-post till alla anställda.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -63,27 +68,27 @@ def _logging() -> None:
 
 @cli.command()
 def migrate() -> None:
-    """Apply database migrations (safe to run again)."""
+    """Uppdatera databasen till den senaste strukturen (går bra att köra flera gånger)."""
     from app.core.migrate import upgrade
 
     runtime = Runtime.create()
     upgrade(runtime.engine)
-    console.print(f"[green]Database is up to date[/] ({runtime.engine.url.render_as_string()})")
+    console.print(f"[green]Databasen är uppdaterad[/] ({runtime.engine.url.render_as_string()})")
 
 
 @cli.command()
 def serve(
-    host: str | None = typer.Option(None, help="Address to listen on (default NANOLEARN_HOST)."),
-    port: int | None = typer.Option(None, help="Port (default NANOLEARN_PORT)."),
+    host: str | None = typer.Option(None, help="Adressen att lyssna på (annars NANOLEARN_HOST)."),
+    port: int | None = typer.Option(None, help="Porten (annars NANOLEARN_PORT)."),
     workers: int = typer.Option(
         1,
         min=1,
         max=64,
-        help="Serverprocesser (README: När en process inte räcker). Fler än en: jobben körs "
-        "i en egen process bredvid.",
+        help="Antal serverprocesser (se README, avsnittet om serve --workers). Med fler än en "
+        "körs jobben i en egen process bredvid.",
     ),
 ) -> None:
-    """Run the API and the scheduler (and the dev mail catcher when SMTP_URL points at it)."""
+    """Starta API:t och schemaläggaren (och testinkorgen när SMTP_URL pekar på den)."""
     import uvicorn
 
     from app.main import create_app
@@ -133,7 +138,7 @@ def _serve_workers(settings: Settings, workers: int, options: dict[str, Any]) ->
 
 @cli.command()
 def worker() -> None:
-    """Run only the scheduler: plan and send e-mails. Run several against PostgreSQL."""
+    """Starta bara schemaläggaren: planera och skicka mejl. Flera kan köras mot PostgreSQL."""
     from app.worker import run_worker
 
     settings = _checked_settings()
@@ -155,22 +160,23 @@ def _sync_lessons(runtime: Runtime) -> None:
             sync_from_settings(session, runtime.settings, runtime.clock.now())
     except LessonsInvalid as exc:
         console.print(
-            f"[yellow]Lessons not synced; the database keeps the last good version:[/] {exc.detail}"
+            "[yellow]Lektionerna lästes inte in; databasen behåller den senaste fungerande "
+            f"versionen:[/] {exc.detail}"
         )
-        console.print("Run: nanolearn lessons check")
+        console.print("Se felen med: nanolearn lessons check")
 
 
 @cli.command()
 def simulate(
-    course: str = typer.Option("radikalisering", help="Course slug."),
-    learners: int = typer.Option(1000, min=1, help="Synthetic learners."),
-    weeks: int = typer.Option(26, min=1, help="Campaign length in weeks."),
+    course: str = typer.Option("radikalisering", help="Kursens kortnamn (mappen i lessons/)."),
+    learners: int = typer.Option(1000, min=1, help="Antal påhittade deltagare."),
+    weeks: int = typer.Option(26, min=1, help="Kampanjens längd i veckor."),
     schedule: str = typer.Option(
-        "tue,thu@08:00", help="Send days and time, e.g. mon,wed,fri@09:00."
+        "tue,thu@08:00", help="Utskicksdagar och tid, t.ex. mon,wed,fri@09:00."
     ),
-    seed: int = typer.Option(1, help="Random seed: the same seed gives the same learners."),
+    seed: int = typer.Option(1, help="Slumpfrö: samma frö ger samma deltagare."),
 ) -> None:
-    """Play a campaign with synthetic learners: FSRS spacing versus no reviews."""
+    """Spela upp en kampanj med påhittade deltagare: FSRS-repetitioner jämfört med inga."""
     from rich.progress import Progress, TaskID
     from rich.table import Table
 
@@ -181,7 +187,7 @@ def simulate(
     settings = Runtime.create().settings
     results = []
     with Progress(console=console) as progress:
-        for name, reviews in (("FSRS spacing", 1), ("no reviews", 0)):
+        for name, reviews in (("FSRS-repetitioner", 1), ("inga repetitioner", 0)):
             task = progress.add_task(name, total=len(weekdays) * weeks)
 
             def advance(done: int, _total: int, task: TaskID = task) -> None:
@@ -201,14 +207,14 @@ def simulate(
                     progress=advance,
                 )
             )
-    table = Table(title=f"{learners} learners, {weeks} weeks, {schedule}", title_justify="left")
+    table = Table(title=f"{learners} deltagare, {weeks} veckor, {schedule}", title_justify="left")
     for column in (
         "",
-        "e-mails",
-        "per learner and week",
-        "most in one week",
-        "reviews per lesson",
-        "recall at the end",
+        "mejl",
+        "per deltagare och vecka",
+        "flest en vecka",
+        "repetitioner per lektion",
+        "minns i slutet",
         "",
     ):
         table.add_column(column)
@@ -217,14 +223,14 @@ def simulate(
             r.name,
             str(r.emails),
             f"{r.emails_per_learner_week:.2f}",
-            f"{r.max_per_week} (slots: {r.slots_per_week})",
+            f"{r.max_per_week} (utskickstider: {r.slots_per_week})",
             f"{r.reviews_per_lesson:.2f}",
             f"{r.expected_recall:.0%}",
             "█" * round(r.expected_recall * 40),
         )
     console.print(table)
     if any(r.max_per_week > r.slots_per_week for r in results):
-        console.print("[red]A learner got more e-mails in a week than there are slots.[/]")
+        console.print("[red]En deltagare fick fler mejl på en vecka än det finns utskickstider.[/]")
         raise typer.Exit(1)
 
 

@@ -19,7 +19,7 @@ from app.campaigns import service
 from app.campaigns.models import CampaignStatus
 from app.campaigns.schemas import CampaignCreate, CampaignPatch
 from app.core.db import session_scope
-from app.core.errors import ProblemError, validation_errors
+from app.core.errors import ProblemError, problem_title, validation_errors
 from app.core.i18n import local_time, zone_words
 from app.core.runtime import Runtime
 from app.delivery.lifecycle import change_status
@@ -31,6 +31,7 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
+CAMPAIGN_ID = typer.Argument(..., metavar="ID", help="Kampanjens id (se nanolearn campaigns list).")
 
 # Departments of their own: the demo campaign's audience is these, so staff imported later are
 # never enrolled in a campaign that mails every minute.
@@ -75,7 +76,7 @@ def _demo_address(name: str) -> str:
 
 
 def _fail(exc: ProblemError) -> None:
-    err.print(f"[red]{exc.title}:[/] {exc.detail}")
+    err.print(f"[red]{problem_title(exc)}:[/] {exc.detail}")
     raise typer.Exit(1)
 
 
@@ -106,7 +107,7 @@ def list_campaigns() -> None:
 @app.command()
 def create(
     file: Path = typer.Argument(
-        ..., help="En JSON-fil med kampanjen, som för POST /api/v1/campaigns."
+        ..., metavar="FIL", help="En JSON-fil med kampanjen, som för POST /api/v1/campaigns."
     ),
 ) -> None:
     """Skapa en kampanj (utkast) från en JSON-fil."""
@@ -144,50 +145,56 @@ def _transition(action: str, campaign_id: int) -> None:
 
 
 @app.command()
-def start(campaign_id: int) -> None:
+def start(campaign_id: int = CAMPAIGN_ID) -> None:
     """Starta en kampanj (ett utkast)."""
     _transition("start", campaign_id)
 
 
 @app.command()
-def pause(campaign_id: int) -> None:
+def pause(campaign_id: int = CAMPAIGN_ID) -> None:
     """Pausa utskicken direkt."""
     _transition("pause", campaign_id)
 
 
 @app.command()
-def resume(campaign_id: int) -> None:
+def resume(campaign_id: int = CAMPAIGN_ID) -> None:
     """Fortsätt en pausad kampanj där den stannade."""
     _transition("resume", campaign_id)
 
 
 @app.command()
-def cancel(campaign_id: int) -> None:
+def cancel(campaign_id: int = CAMPAIGN_ID) -> None:
     """Avbryt en kampanj för gott."""
     _transition("cancel", campaign_id)
 
 
 @app.command("local-help")
 def local_help(
-    campaign_id: int,
+    campaign_id: int = CAMPAIGN_ID,
     file: Path | None = typer.Argument(
-        None, help="A Markdown file with the municipality's own contacts."
+        None, metavar="FIL", help="En Markdown-fil med kommunens egna kontaktuppgifter."
     ),
-    clear: bool = typer.Option(False, "--clear", help="Remove the campaign's local help."),
+    clear: bool = typer.Option(False, "--clear", help="Ta bort kampanjens lokala hjälptext."),
 ) -> None:
-    """Set the contacts shown after the course's help in every e-mail and lesson page."""
+    """Ange kontakterna som visas efter kursens hjälptext i varje mejl och på lektionssidan."""
     if (file is None) == (not clear):
-        err.print("[red]Give a Markdown file, or --clear.[/]")
+        err.print("[red]Ange en Markdown-fil, eller --clear för att ta bort texten.[/]")
         raise typer.Exit(1)
     try:
         text = "" if clear or file is None else file.read_text(encoding="utf-8")
         patch = CampaignPatch(local_help=text)
-    except (OSError, UnicodeDecodeError) as exc:
-        err.print(f"[red]Cannot read {file}:[/] {exc}", markup=False)
+    except FileNotFoundError:
+        err.print(f"Filen {file} finns inte. Kontrollera sökvägen.", style="red", markup=False)
+        raise typer.Exit(1) from None
+    except UnicodeDecodeError:
+        err.print(f"{file} är inte UTF-8-text: spara den som UTF-8.", style="red", markup=False)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        err.print(f"Filen {file} går inte att läsa ({exc.strerror}).", style="red", markup=False)
         raise typer.Exit(1) from None
     except ValidationError as exc:
-        for e in exc.errors():
-            err.print(f"{file}: {e['msg']}", style="red", markup=False, soft_wrap=True)
+        for error in validation_errors(exc.errors(), "sv"):
+            err.print(f"{file}: {error['message']}", style="red", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
     runtime = Runtime.create()
     try:
@@ -196,7 +203,9 @@ def local_help(
             service.update_campaign(session, campaign, patch, runtime.clock.now())
     except ProblemError as exc:
         _fail(exc)
-    err.print(f"Campaign {campaign_id}: local help {'removed' if clear else 'saved'}.")
+    err.print(
+        f"Kampanj {campaign_id}: den lokala hjälptexten är {'borttagen' if clear else 'sparad'}."
+    )
 
 
 @app.command()

@@ -14,7 +14,10 @@ from app.delivery.course_upload import import_course
 from app.lessons.course_upload import CourseImportInvalid, ImportIssue, export_course
 from app.lessons.upload_guard import MAX_UPLOAD_BYTES
 
-app = typer.Typer(no_args_is_help=True, help="Courses as files: import a ZIP or workbook, export.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Kurser som filer: läs in en ZIP- eller Excel-fil, eller exportera en kurs.",
+)
 out = Console()
 err = Console(stderr=True)
 
@@ -43,11 +46,13 @@ def _print(issues: list[ImportIssue], style: str) -> None:
 @app.command("import")
 def import_file(
     file: Path = typer.Argument(
-        ..., help="A .zip of a course folder, or a .xlsx from the template."
+        ..., metavar="FIL", help="En .zip med en kursmapp, eller en .xlsx som utgår från mallen."
     ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only check and say what would change."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Kontrollera bara och visa vad som skulle ändras."
+    ),
 ) -> None:
-    """Check a course file and publish it; nothing is written when anything is wrong."""
+    """Kontrollera en kursfil och publicera kursen; ingenting sparas om något är fel."""
     try:
         with file.open("rb") as stream:
             data = stream.read(MAX_UPLOAD_BYTES + 1)
@@ -89,10 +94,10 @@ def import_file(
 
 @app.command("export")
 def export(
-    slug: str = typer.Argument(..., help="The course's slug."),
-    output: Path = typer.Option(..., "-o", "--output", help="FILE.zip or FILE.xlsx"),
+    slug: str = typer.Argument(..., metavar="KORTNAMN", help="Kursens kortnamn."),
+    output: Path = typer.Option(..., "-o", "--output", help="FIL.zip eller FIL.xlsx"),
 ) -> None:
-    """Write a course to a ZIP or a workbook (by the file's ending), to edit and import again."""
+    """Spara en kurs som ZIP- eller Excel-fil (efter filändelsen) för att ändra och läsa in igen."""
     fmt = output.suffix.lower().lstrip(".")
     if fmt not in ("zip", "xlsx"):
         err.print("Skriv till en fil som slutar på .zip eller .xlsx.", style="red", markup=False)
@@ -101,7 +106,11 @@ def export(
     with session_scope(runtime.session_factory) as session:
         data = export_course(session, slug, "zip" if fmt == "zip" else "xlsx")
     if data is None:
-        err.print(f"Det finns ingen kurs {slug!r}.", style="red", markup=False)
+        err.print(
+            f"Det finns ingen kurs ”{slug}”. Kontrollera kortnamnet under Kurser i dashboarden.",
+            style="red",
+            markup=False,
+        )
         raise typer.Exit(1)
     output.write_bytes(data)
     err.print(f"Skrev {output} ({len(data)} byte).", markup=False, highlight=False)

@@ -145,15 +145,21 @@ def _route_of(scope: Scope) -> str:
     return str(getattr(route, "path", "(no route)"))
 
 
+def problem_title(exc: ProblemError, language: str = "sv") -> str:
+    """The error's title in the language, as the API shows it: one that is just the status's
+    phrase ("Not Found") becomes the language's phrase ("Hittades inte"). For the dashboard and
+    the command line too, which are in Swedish."""
+    if not isinstance(exc.title, Text) and exc.title in (_title(exc.status), ""):
+        return _title(exc.status, language)
+    return in_language(exc.title, language)
+
+
 async def _problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ProblemError)
     language = language_of(request)
-    # A title that is just the status's phrase ("Not Found") gets the language's phrase.
-    plain = not isinstance(exc.title, Text) and exc.title in (_title(exc.status), "")
-    title = _title(exc.status, language) if plain else in_language(exc.title, language)
     return problem(
         exc.status,
-        title,
+        problem_title(exc, language),
         in_language(exc.detail, language),
         errors=_localized(exc.errors, language),
         **exc.extra,

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from app.core.errors import ProblemError
+from app.core.errors import ProblemError, problem_title
 
 # Already read (and cached) by csrf.protect; sync routes receive it through this dependency.
 
@@ -72,4 +72,4 @@ def validation_errors(
 
 def problem_text(exc: ProblemError) -> str:
     """A service's refusal as one sentence for the page."""
-    return exc.detail or exc.title
+    return exc.detail or problem_title(exc)

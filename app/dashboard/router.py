@@ -126,7 +126,9 @@ def campaign(
     found = session.get(Campaign, campaign_id)
     if found is None:
         return _not_found(user)
-    page = campaign_page(session, found, clock.now(), settings.report_min_group_size)
+    page = campaign_page(
+        session, found, clock.now(), settings.report_min_group_size, settings.report_csv_separator
+    )
     return render("campaign.html", user=user, section="campaigns", page=page)
 
 

@@ -26,7 +26,7 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.callback()
 def employees() -> None:
-    """Employees: import the staff list; erase or export one person (GDPR)."""
+    """Anställda: läs in personallistan; radera eller exportera en person (GDPR)."""
 
 
 # soft_wrap: one error per line even when piped to a file or a narrow window.
@@ -37,11 +37,11 @@ progress_console = Console(stderr=True)
 
 @app.command("import")
 def import_command(
-    file: Path = typer.Argument(..., help="The staff list: .xlsx, .csv or .txt"),
-    sync: bool = typer.Option(False, "--sync", help="Also deactivate people not in the file."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would change."),
+    file: Path = typer.Argument(..., metavar="FIL", help="Personallistan: .xlsx, .csv eller .txt"),
+    sync: bool = typer.Option(False, "--sync", help="Avaktivera också de som inte finns i filen."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Visa bara vad som skulle ändras."),
 ) -> None:
-    """Import employees from a CSV or Excel file; a file with any error imports nothing."""
+    """Läs in anställda från en CSV- eller Excel-fil; har filen något fel läses inget in."""
     data = _read_file(file)
     try:
         parsed = _parse_with_progress(data, file.name)

@@ -24,6 +24,8 @@ from sqlalchemy.orm import Session
 from app.auth.audit import record_audit
 from app.auth.models import ApiKey
 from app.core.errors import ProblemError
+from app.core.i18n import Text
+from app.core.messages import error_message
 from app.employees.models import Employee, EmployeeSource
 from app.employees.people import audit_target
 from app.employees.schemas import EmployeePatch
@@ -66,7 +68,13 @@ class Provisioned:
             first = exc.errors()[0]
             field = ".".join(str(part) for part in first["loc"]) or "body"
             raise ProblemError(
-                422, "Ogiltigt värde", f"{field}: {first['msg']}", field=field
+                422,
+                Text("Ogiltigt värde", "Invalid value"),
+                Text(
+                    f"{field}: {error_message(first, 'sv')}",
+                    f"{field}: {error_message(first, 'en')}",
+                ),
+                field=field,
             ) from None
 
 
@@ -101,9 +109,17 @@ def list_managed(
 
 def _check_scim_ids(session: Session, person: Provisioned, employee_id: int | None) -> None:
     if len(person.user_name) > MAX_USER_NAME or not person.user_name.strip():
-        raise ProblemError(422, "Ogiltigt userName", "userName saknas eller är för långt.")
+        raise ProblemError(
+            422,
+            Text("Ogiltigt userName", "Invalid userName"),
+            Text("userName saknas eller är för långt.", "userName is missing or too long."),
+        )
     if person.external_id is not None and len(person.external_id) > MAX_EXTERNAL_ID:
-        raise ProblemError(422, "Ogiltigt externalId", "externalId är för långt.")
+        raise ProblemError(
+            422,
+            Text("Ogiltigt externalId", "Invalid externalId"),
+            Text("externalId är för långt.", "externalId is too long."),
+        )
     checks = [func.lower(Employee.scim_user_name) == person.user_name.lower()]
     if person.external_id is not None:
         checks.append(Employee.scim_external_id == person.external_id)
@@ -114,8 +130,11 @@ def _check_scim_ids(session: Session, person: Provisioned, employee_id: int | No
     if other is not None:
         raise ProblemError(
             409,
-            "userName används redan",
-            f"userName eller externalId används redan av en annan person (id {other}).",
+            Text("userName används redan", "userName is taken"),
+            Text(
+                f"userName eller externalId används redan av en annan person (id {other}).",
+                f"userName or externalId is already used by another person (id {other}).",
+            ),
             field="userName",
         )
 
@@ -152,7 +171,12 @@ def provision(
     check_unique(session, employee, patch.changes())
     if not employee.first_name and not employee.last_name:
         raise ProblemError(
-            422, "Namn saknas", "En anställd måste ha förnamn eller efternamn; fyll i minst ett."
+            422,
+            Text("Namn saknas", "Name missing"),
+            Text(
+                "En anställd måste ha förnamn eller efternamn; fyll i minst ett.",
+                "An employee needs a first or a last name; fill in at least one.",
+            ),
         )
     session.add(employee)
     _flush(session)
@@ -206,7 +230,11 @@ def _flush(session: Session) -> None:
     except IntegrityError:  # someone took the address, number or userName a moment ago
         raise ProblemError(
             409,
-            "Krock med en annan anställd",
-            "E-postadressen, anställningsnumret eller userName sparades just för en annan "
-            "person. Försök igen.",
+            Text("Krock med en annan anställd", "Clash with another employee"),
+            Text(
+                "E-postadressen, anställningsnumret eller userName sparades just för en annan "
+                "person. Försök igen.",
+                "The e-mail address, employee number or userName was just saved for another "
+                "person. Try again.",
+            ),
         ) from None

@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Query, UploadFile
 from app.auth.deps import EditorKey, ReaderKey
 from app.core.deps import ClockDep, SessionDep, SettingsDep
 from app.core.errors import ProblemError
+from app.core.i18n import Text
 from app.employees import service
 from app.employees.importer import MAX_FILE_BYTES, UnsupportedFileError, parse_file
 from app.employees.schemas import (
@@ -58,19 +59,24 @@ def import_employees(
     if len(data) > MAX_FILE_BYTES:
         raise ProblemError(
             413,
-            "Filen är för stor",
-            f"Filen får vara högst {MAX_FILE_BYTES // (1024 * 1024)} MB. "
-            "Ta bort kolumner som inte behövs, eller dela upp listan per förvaltning.",
+            Text("Filen är för stor", "The file is too large"),
+            Text(
+                f"Filen får vara högst {MAX_FILE_BYTES // (1024 * 1024)} MB. "
+                "Ta bort kolumner som inte behövs, eller dela upp listan per förvaltning.",
+                f"The file may be at most {MAX_FILE_BYTES // (1024 * 1024)} MB. "
+                "Remove columns you do not need, or split the list by department.",
+            ),
         )
     try:
         parsed = parse_file(data, file.filename or "", limits=settings.upload_limits)
     except UnsupportedFileError as exc:
-        raise ProblemError(415, "Filtypen stöds inte", str(exc)) from None
+        title = Text("Filtypen stöds inte", "Unsupported file type")
+        raise ProblemError(415, title, str(exc)) from None
     result = import_parsed(session, parsed, mode=mode, dry_run=dry_run, now=clock.now(), actor=key)
     if result.errors:
         raise ProblemError(
             422,
-            "Filen har fel",
+            Text("Filen har fel", "The file has errors"),
             result.error_summary(),
             errors=[error.as_dict() for error in result.errors],
             error_count=result.error_count,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.auth.audit import record_audit
 from app.auth.models import ApiKey
 from app.core.errors import ProblemError
+from app.core.i18n import Text
 from app.employees.deliverability import clear_mark
 from app.employees.models import Employee
 from app.employees.people import audit_target, person_or_problem
@@ -55,8 +56,13 @@ def get_employee(session: Session, employee_id: int) -> Employee:
     if employee is None or employee.erased_at is not None:
         raise ProblemError(
             404,
-            "Anställd finns inte",
-            f"Det finns ingen anställd med id {employee_id}. Sök i listan med GET /employees.",
+            Text("Anställd finns inte", "No such employee"),
+            Text(
+                f"Det finns ingen anställd med id {employee_id}. Sök i listan med GET "
+                "/api/v1/employees.",
+                f"There is no employee with id {employee_id}. Search the list with GET "
+                "/api/v1/employees.",
+            ),
         )
     return employee
 
@@ -77,7 +83,12 @@ def update_employee(
     last = changes.get("last_name", employee.last_name)
     if not first and not last:
         raise ProblemError(
-            422, "Namn saknas", "En anställd måste ha förnamn eller efternamn; fyll i minst ett."
+            422,
+            Text("Namn saknas", "Name missing"),
+            Text(
+                "En anställd måste ha förnamn eller efternamn; fyll i minst ett.",
+                "An employee needs a first or a last name; fill in at least one.",
+            ),
         )
     if not changes:
         return employee
@@ -93,9 +104,13 @@ def update_employee(
     except IntegrityError:  # someone else took the address or number a moment ago
         raise ProblemError(
             409,
-            "Krock med en annan anställd",
-            "E-postadressen eller anställningsnumret sparades just för en annan anställd. "
-            "Ladda om och försök igen.",
+            Text("Krock med en annan anställd", "Clash with another employee"),
+            Text(
+                "E-postadressen eller anställningsnumret sparades just för en annan anställd. "
+                "Ladda om och försök igen.",
+                "The e-mail address or employee number was just saved for another employee. "
+                "Reload and try again.",
+            ),
         ) from None
     record_audit(
         session,
@@ -133,10 +148,14 @@ def deactivate_employee(
 
 def check_unique(session: Session, employee: Employee, changes: dict[str, Any]) -> None:
     checks = (
-        ("email", Employee.email, "E-postadressen"),
-        ("employee_number", Employee.employee_number, "Anställningsnumret"),
+        ("email", Employee.email, ("E-postadressen", "The e-mail address")),
+        (
+            "employee_number",
+            Employee.employee_number,
+            ("Anställningsnumret", "The employee number"),
+        ),
     )
-    for name, column, label in checks:
+    for name, column, (label, label_en) in checks:
         value = changes.get(name)
         if value is None:
             continue
@@ -146,8 +165,12 @@ def check_unique(session: Session, employee: Employee, changes: dict[str, Any]) 
         if other is not None:
             raise ProblemError(
                 409,
-                f"{label} används redan",
-                f"{label} används redan av en annan anställd (id {other}). "
-                "Varje anställd måste ha en egen; ändra den andra först om den är fel.",
+                Text(f"{label} används redan", f"{label_en} is taken"),
+                Text(
+                    f"{label} används redan av en annan anställd (id {other}). "
+                    "Varje anställd måste ha en egen; ändra den andra först om den är fel.",
+                    f"{label_en} is already used by another employee (id {other}). "
+                    "Each employee needs their own; change the other one first if it is wrong.",
+                ),
                 field=name,
             )

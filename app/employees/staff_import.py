@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.auth.audit import record_audit
 from app.auth.models import ApiKey
 from app.core.errors import ProblemError
+from app.core.i18n import Text
 from app.core.uploads import MAX_LISTED, number
 from app.employees.deliverability import clear_marks
 from app.employees.importer import HEADER_FIELD, LABELS, EmployeeRow, ParsedFile, RowError
@@ -178,9 +179,13 @@ def import_employees(
         except IntegrityError:  # another import or edit changed the same people meanwhile
             raise ProblemError(
                 409,
-                "Anställda ändrades samtidigt",
-                "Någon annan ändrade anställda medan filen importerades; inget importerades. "
-                "Kör importen igen.",
+                Text("Anställda ändrades samtidigt", "Employees changed meanwhile"),
+                Text(
+                    "Någon annan ändrade anställda medan filen importerades; inget importerades. "
+                    "Kör importen igen.",
+                    "Someone else changed employees while the file was imported; nothing was "
+                    "imported. Run the import again.",
+                ),
             ) from None
     return ImportResult(
         created=len(plan.creates),

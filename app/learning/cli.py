@@ -15,7 +15,7 @@ from app.core.runtime import Runtime
 from app.learning.models import ReviewCard, ReviewLog
 
 app = typer.Typer(
-    no_args_is_help=True, help="Spaced repetition: fit FSRS to your organisation's answers."
+    no_args_is_help=True, help="Repetitioner: anpassa FSRS efter organisationens svar."
 )
 out = Console()
 err = Console(stderr=True)
@@ -25,10 +25,10 @@ OPTIMIZER_MIN_REVIEWS = 512  # below this the fsrs optimizer returns its default
 @app.command()
 def optimize(
     campaign: int = typer.Option(
-        ..., "--campaign", "-c", help="The campaign whose answers to fit."
+        ..., "--campaign", "-c", help="Kampanjen vars svar FSRS ska anpassas efter."
     ),
 ) -> None:
-    """Fit FSRS parameters to this campaign's answers (needs 512 reviews and fsrs[optimizer])."""
+    """Räkna fram FSRS-parametrar från kampanjens svar (kräver 512 repetitioner och PyTorch)."""
     runtime = Runtime.create()
     with session_scope(runtime.session_factory) as session:
         get_campaign(session, campaign)
@@ -46,8 +46,9 @@ def optimize(
         ).all()
     if len(logs) < OPTIMIZER_MIN_REVIEWS:
         err.print(
-            f"Only {len(logs)} answered reviews in campaign {campaign}; the FSRS optimizer needs at least "
-            f"{OPTIMIZER_MIN_REVIEWS} to learn anything. Keep the default parameters and try again later."
+            f"Kampanj {campaign} har bara {len(logs)} besvarade repetitioner; FSRS behöver minst "
+            f"{OPTIMIZER_MIN_REVIEWS} för att lära sig något. Behåll standardvärdena och försök "
+            "igen senare."
         )
         raise typer.Exit(0)
     try:
@@ -55,7 +56,8 @@ def optimize(
         from fsrs import ReviewLog as FsrsLog
     except ImportError:
         err.print(
-            "The optimizer needs PyTorch: .venv/bin/pip install 'fsrs[optimizer]', then run this again."
+            "Beräkningen behöver PyTorch: kör .venv/bin/pip install 'fsrs[optimizer]' och sedan "
+            "det här kommandot igen."
         )
         raise typer.Exit(1) from None
     fsrs_logs = [

@@ -14,13 +14,15 @@ from app.core.runtime import Runtime
 from app.lessons.loader import LoadResult, load_courses
 from app.lessons.service import LessonsInvalid, sync_courses
 
-app = typer.Typer(no_args_is_help=True, help="Check lesson files and load them into the database.")
+app = typer.Typer(
+    no_args_is_help=True, help="Kontrollera lektionsfilerna och läs in dem i databasen."
+)
 
-PATH_HELP = "The lessons folder (default: NANOLEARN_LESSONS_DIR, else ./lessons)."
+PATH_HELP = "Lektionsmappen (annars NANOLEARN_LESSONS_DIR, och utan den ./lessons)."
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+def _count(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
 
 
 def _print_problems(console: Console, result: LoadResult) -> None:
@@ -30,8 +32,9 @@ def _print_problems(console: Console, result: LoadResult) -> None:
         console.print(str(problem), style=style, markup=False, highlight=False, soft_wrap=True)
     errors, warnings = len(result.errors), len(result.warnings)
     console.print(
-        f"{_plural(result.course_folders, 'course')}, {_plural(result.lesson_files, 'lesson')}: "
-        f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}",
+        f"{_count(result.course_folders, 'kurs', 'kurser')}, "
+        f"{_count(result.lesson_files, 'lektion', 'lektioner')}: "
+        f"{errors} fel, {_count(warnings, 'varning', 'varningar')}",
         style="bold red" if errors else ("yellow" if warnings else "green"),
         markup=False,
         highlight=False,
@@ -40,10 +43,10 @@ def _print_problems(console: Console, result: LoadResult) -> None:
 
 @app.command()
 def check(
-    path: Path | None = typer.Argument(None, help=PATH_HELP, show_default=False),
-    strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
+    path: Path | None = typer.Argument(None, metavar="MAPP", help=PATH_HELP, show_default=False),
+    strict: bool = typer.Option(False, "--strict", help="Varningar ger också felkod."),
 ) -> None:
-    """Check every course and lesson file; prints file:line: problem. Exit code 1 on errors."""
+    """Kontrollera alla kurs- och lektionsfiler: skriver fil:rad: problem. Felkod 1 vid fel."""
     result = load_courses(path or get_settings().lessons_dir)
     _print_problems(Console(), result)
     if result.errors or (strict and result.warnings):
@@ -52,15 +55,15 @@ def check(
 
 @app.command()
 def sync(
-    path: Path | None = typer.Argument(None, help=PATH_HELP, show_default=False),
+    path: Path | None = typer.Argument(None, metavar="MAPP", help=PATH_HELP, show_default=False),
 ) -> None:
-    """Check the lesson files and load them into the database; nothing is written on errors."""
+    """Kontrollera lektionsfilerna och läs in dem i databasen; vid fel sparas ingenting."""
     console = Console()
     runtime = Runtime.create()
     result = load_courses(path or runtime.settings.lessons_dir)
     _print_problems(console, result)
     if not result.ok:
-        console.print("Nothing was synced: fix the errors above first.", style="red", markup=False)
+        console.print("Inget lästes in: rätta felen ovan först.", style="red", markup=False)
         raise typer.Exit(1)
     try:
         with session_scope(runtime.session_factory) as session:
@@ -68,15 +71,14 @@ def sync(
     except LessonsInvalid as exc:
         for problem in exc.problems:
             console.print(str(problem), style="red", markup=False, highlight=False, soft_wrap=True)
-        console.print("Nothing was synced.", style="red", markup=False)
+        console.print("Inget lästes in.", style="red", markup=False)
         raise typer.Exit(1) from None
     except (OperationalError, ProgrammingError) as exc:
         console.print(
-            f"The database is not ready ({type(exc.orig).__name__}): "
-            "run 'nanolearn migrate' first.",
+            f"Databasen är inte redo ({type(exc.orig).__name__}): kör 'nanolearn migrate' först.",
             style="red",
             markup=False,
         )
         raise typer.Exit(1) from None
-    for line in report.lines() or ["Database already matches the files: nothing changed."]:
+    for line in report.lines() or ["Databasen stämmer redan med filerna: inget ändrades."]:
         console.print(line, markup=False, highlight=False, soft_wrap=True)

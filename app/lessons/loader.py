@@ -2,6 +2,7 @@
 
 Every rule of docs/lesson-format.md is checked here. All problems are collected, not just the
 first, each with the line of the offending field, so an author fixes a whole folder in one go.
+Messages are Swedish (see app.lessons.problems).
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from app.lessons.problems import (
     Problem,
     Report,
     construct,
+    one_of,
     parse_mapping,
+    quoted,
+    read_text,
 )
 from app.lessons.sources import CourseFolder, DiskTree, LessonsTree
 
@@ -46,32 +50,20 @@ QUIZ_FIELDS = ("question", "options", "explanation")
 OPTION_FIELDS = ("text", "correct")
 READ_MORE_FIELDS = ("title", "url")
 _markdown = MarkdownIt("commonmark")
-
-
-def _read_text(data: bytes, report: Report) -> str | None:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        report.error(
-            line,
-            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x}): "
-            "save it as UTF-8 in your editor",
-        )
-        return None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+HTML = "HTML är inte tillåtet i texten: skriv med Markdown"
 
 
 def _split_front_matter(text: str, report: Report) -> tuple[str, str, int] | None:
     """The front matter's YAML, the body, and the file line where the body starts."""
     lines = text.split("\n")
     if lines[0].rstrip() != "---":
-        report.error(1, "the file must start with a line '---', then the fields, then '---' again")
+        report.error(1, "filen ska börja med en rad '---', sedan fälten och sedan '---' igen")
         return None
     close = next((i for i in range(1, len(lines)) if lines[i].rstrip() == "---"), None)
     if close is None:
         report.error(
-            1, "the front matter is not closed: add a line '---' between the fields and the text"
+            1,
+            "fälten i början av filen avslutas inte: lägg till en rad '---' mellan fälten och texten",
         )
         return None
     body_lines = lines[close + 1 :]
@@ -90,10 +82,10 @@ def _check_body(body: str, first_line: int, report: Report) -> str:
     for token in _markdown.parse(body):
         line = first_line + (token.map[0] if token.map else 0)
         if token.type == "html_block":
-            report.error(line, "raw HTML is not allowed in the text: write it in Markdown")
+            report.error(line, HTML)
         elif token.type == "heading_open" and token.tag in ("h1", "h2"):
             report.error(
-                line, "headings '#' and '##' are not allowed in the text: use '###' at most"
+                line, "rubriker med '#' och '##' är inte tillåtna i texten: använd högst '###'"
             )
         elif token.type in ("fence", "code_block"):
             words.append(token.content)
@@ -108,11 +100,13 @@ def _check_inline(token: Any, line: int, report: Report) -> None:
         if child.type in ("softbreak", "hardbreak"):
             line += 1
         elif child.type == "html_inline":
-            report.error(line, "raw HTML is not allowed in the text: write it in Markdown")
+            report.error(line, HTML)
         elif child.type == "image":
-            report.error(line, "images are not allowed in lessons: describe it in words")
+            report.error(line, "bilder är inte tillåtna i lektioner: beskriv bilden med ord")
         elif child.type == "link_open":
-            report.error(line, "links are not allowed in the text: put one page under 'read_more:'")
+            report.error(
+                line, "länkar är inte tillåtna i texten: lägg en sida att läsa under 'read_more:'"
+            )
 
 
 def _plain(markdown: str) -> str:
@@ -130,20 +124,30 @@ def _read_quiz(quiz: Fields, bundled: bool) -> tuple[str, list[str], int, str] |
     seen: dict[str, int] = {}
     for index, (line, node) in enumerate(items):
         if not isinstance(node, yaml.MappingNode):
-            quiz.report.error(line, "each option is written '- text: ...' (plus 'correct: true')")
+            quiz.report.error(
+                line,
+                "skriv varje svarsalternativ som '- text: ...' (och 'correct: true' för det rätta)",
+            )
             continue
         option = Fields(node, quiz.first_line, line, f"quiz.options[{index + 1}].", quiz.report)
         option.reject_unknown(OPTION_FIELDS)
         text = option.text("text")
         is_correct = construct(option.nodes["correct"]) if "correct" in option.nodes else False
         if not isinstance(is_correct, bool):
-            quiz.report.error(option.lines["correct"], "'correct' must be true or false")
+            quiz.report.error(
+                option.lines["correct"],
+                f"fältet 'correct' ska vara true eller false, inte {quoted(is_correct)}",
+            )
         elif is_correct:
             correct.append(index)
         if text is None:
             continue
         if text.casefold() in seen:
-            quiz.report.error(line, f"option repeats the option on line {seen[text.casefold()]}")
+            quiz.report.error(
+                line,
+                f"alternativet {quoted(text)} finns redan på rad {seen[text.casefold()]}: "
+                "skriv ett annat alternativ",
+            )
         seen.setdefault(text.casefold(), line)
         texts.append(text)
     _check_options(quiz, texts, correct, items, bundled)
@@ -161,16 +165,24 @@ def _check_options(
 ) -> None:
     line, count = quiz.lines["options"], len(items)
     if not MIN_OPTIONS <= count <= MAX_OPTIONS:
-        quiz.report.error(line, f"the quiz needs 2 to 5 options, not {count}")
+        quiz.report.error(line, f"frågan ska ha 2 till 5 svarsalternativ, inte {count}")
     elif bundled and not BUNDLED_MIN_OPTIONS <= count <= BUNDLED_MAX_OPTIONS:
-        quiz.report.warning(line, f"bundled courses use 3 or 4 options; this quiz has {count}")
+        quiz.report.warning(
+            line,
+            f"kurserna som följer med Nanolearn har 3 eller 4 svarsalternativ; här är de {count}",
+        )
     if not correct:
-        quiz.report.error(line, "no option is marked 'correct: true': mark the right one")
+        quiz.report.error(
+            line, "inget alternativ är markerat med 'correct: true': markera det rätta"
+        )
     for extra in correct[1:]:
-        quiz.report.error(items[extra][0], "a second option marked 'correct: true': mark only one")
+        quiz.report.error(
+            items[extra][0],
+            "ett andra alternativ är markerat med 'correct: true': markera bara ett",
+        )
     if len(texts) >= 2 and max(map(len, texts)) > MAX_OPTION_LENGTH_RATIO * min(map(len, texts)):
         quiz.report.warning(
-            line, "the options differ a lot in length, which gives the answer away: even them out"
+            line, "alternativen är mycket olika långa, vilket avslöjar svaret: gör dem jämnare"
         )
 
 
@@ -186,7 +198,7 @@ def _read_read_more(fields: Fields) -> tuple[str | None, str | None]:
         if parts.scheme != "https" or not parts.netloc or any(c.isspace() for c in url):
             fields.report.error(
                 read_more.lines["url"],
-                f"'read_more.url' must be a full address starting with https://, not {url!r}",
+                f"fältet 'read_more.url' ska vara en hel adress som börjar med https://, inte {quoted(url)}",
             )
     return url, title
 
@@ -196,7 +208,8 @@ def _read_id(fields: Fields) -> str | None:
     if key is not None and not SLUG.fullmatch(key):
         fields.report.error(
             fields.lines["id"],
-            f"id {key!r} may only use lowercase a-z, digits and single hyphens (like rad-01)",
+            f"id {quoted(key)} får bara innehålla små bokstäver a–z, siffror och enstaka "
+            "bindestreck (som rad-01)",
         )
     return key
 
@@ -208,11 +221,15 @@ def _check_key_point_and_words(
         return
     line = fields.lines["key_point"]
     if SENTENCE_BREAK.search(key_point):
-        fields.report.warning(line, "'key_point' should be ONE sentence")
+        fields.report.warning(
+            line, "fältet 'key_point' ska vara EN mening: flytta resten till texten"
+        )
     words = len(WORD.findall(f"{_plain(key_point)} {_plain(what_you_do or '')} {plain_body}"))
     if words > MAX_WORDS:
         fields.report.error(
-            line, f"key_point, what_you_do and the text have {words} words; at most {MAX_WORDS}"
+            line,
+            f"key_point, what_you_do och texten har tillsammans {words} ord men får ha högst "
+            f"{MAX_WORDS}: korta lektionen",
         )
 
 
@@ -221,7 +238,7 @@ def _read_lesson(
 ) -> LessonFile | None:
     path = folder.path / name
     report = Report(path, problems)
-    text = _read_text(folder.read(name), report)
+    text = read_text(folder.read(name), report)
     split = _split_front_matter(text, report) if text is not None else None
     if split is None:
         return None
@@ -237,7 +254,7 @@ def _read_lesson(
     read_more_url, read_more_title = _read_read_more(fields)
     sources = fields.texts("sources")
     if not body:
-        report.error(body_line, "the lesson text is empty: write it after the closing '---'")
+        report.error(body_line, "lektionstexten är tom: skriv den efter den avslutande raden '---'")
     _check_key_point_and_words(fields, key_point, what_you_do, _check_body(body, body_line, report))
     if (
         report.failed or key is None or title is None or key_point is None
@@ -255,7 +272,7 @@ def _read_lesson(
 
 
 def _read_course_yaml(folder: CourseFolder, report: Report) -> tuple[Fields, dict[str, Any]] | None:
-    text = _read_text(folder.read("course.yaml"), report)
+    text = read_text(folder.read("course.yaml"), report)
     fields = parse_mapping(text, 1, report) if text is not None else None
     if fields is None:
         return None
@@ -273,15 +290,15 @@ def _read_course_yaml(folder: CourseFolder, report: Report) -> tuple[Fields, dic
         if values[name] is not None and values[name] not in allowed:
             report.error(
                 fields.lines[name],
-                f"'{name}' must be one of {', '.join(allowed)}, not {values[name]!r}",
+                f"fältet '{name}' ska vara {one_of(allowed)}, inte {quoted(values[name])}",
             )
     if values["topic"] == "violence" and not (
         KVINNOFRIDSLINJEN.search(values["help"]) and EMERGENCY.search(values["help"])
     ):
         report.error(
             fields.lines.get("help", fields.lines["topic"]),
-            "a course with 'topic: violence' needs a 'help' text that gives "
-            "Kvinnofridslinjen's number 020-50 50 50 and 112",
+            "en kurs med 'topic: violence' behöver en 'help'-text med Kvinnofridslinjens "
+            "nummer 020-50 50 50 och 112",
         )
     return fields, values
 
@@ -297,14 +314,21 @@ def _lesson_names(
     seen: set[str] = set()
     for line, name in listed:
         if name.endswith(".md"):
-            fields.report.error(line, f"write the lesson name without .md: '{name[:-3]}'")
+            fields.report.error(line, f"skriv lektionens namn utan .md: '{name[:-3]}'")
             name = name[:-3]  # one message is enough: not also "file not listed"
         elif "/" in name or "\\" in name or name.startswith("."):
-            fields.report.error(line, f"{name!r} is not a file name in this folder")
+            fields.report.error(
+                line,
+                f"{quoted(name)} är inget filnamn i kursmappen: skriv bara lektionsfilens namn",
+            )
         elif name in seen:
-            fields.report.error(line, f"lesson '{name}' is listed twice")
+            fields.report.error(line, f"lektionen {quoted(name)} står två gånger: ta bort den ena")
         elif f"{name}.md" not in file_names:
-            fields.report.error(line, f"lesson '{name}' is listed but there is no file {name}.md")
+            fields.report.error(
+                line,
+                f"lektionen {quoted(name)} står i listan men filen {name}.md finns inte: "
+                "lägg till filen eller ta bort raden",
+            )
         else:
             found.append((line, name))
         seen.add(name)
@@ -318,11 +342,11 @@ def _has_course_yaml(
     if "course.yaml" in file_names:
         return True
     if "course.yml" in file_names:
-        report.error(None, "rename course.yml to course.yaml")
+        report.error(None, "byt namn på course.yml till course.yaml")
     elif markdown_files:
-        report.error(None, "missing: every course folder needs a course.yaml listing its lessons")
+        report.error(None, "saknas: varje kursmapp behöver en course.yaml som listar lektionerna")
     else:
-        message = "no course.yaml and no lessons: not a course, ignored"
+        message = "ingen course.yaml och inga lektioner: mappen är ingen kurs och hoppas över"
         report.problems.append(Problem(folder.path, None, message, "warning"))
         return None
     return False
@@ -339,7 +363,10 @@ def _load_course(
         return
     result.course_folders += 1
     if not SLUG.fullmatch(folder.name) or len(folder.name) > MAX_KEY:
-        message = "the folder name is the course's address: use only a-z, 0-9 and -"
+        message = (
+            f"kortnamnet (mappens namn) {quoted(folder.name)} blir kursens adress: "
+            "använd bara a–z, 0–9 och -"
+        )
         result.problems.append(Problem(folder.path, None, message))
     course = _read_course_yaml(folder, report) if has_yaml else None
     names = _lesson_names(course[0], file_names) if course is not None else None
@@ -348,7 +375,9 @@ def _load_course(
         result.lesson_files += 1
         lesson = _read_lesson(folder, name, bundled, result.problems)
         if names is not None and name[:-3] not in names[1]:
-            message = "not listed under 'lessons:' in course.yaml: add it or delete the file"
+            message = (
+                "filen står inte under 'lessons:' i course.yaml: lägg till den eller ta bort filen"
+            )
             result.problems.append(Problem(folder.path / name, 1, message))
         if lesson is not None:
             lessons[name[:-3]] = lesson
@@ -368,8 +397,8 @@ def _check_unique_key(lesson: LessonFile, keys: dict[str, LessonFile], result: L
             Problem(
                 lesson.path,
                 lesson.id_line,
-                f"id '{lesson.key}' is already used by {first.path}:{first.id_line}; "
-                "every lesson needs its own id",
+                f"id {quoted(lesson.key)} används redan i {first.path}:{first.id_line}: "
+                "varje lektion behöver ett eget id",
             )
         )
 
@@ -390,7 +419,11 @@ def load_tree(tree: LessonsTree, *, bundled: bool = False) -> LoadResult:
     result = LoadResult(root)
     if not tree.exists():
         result.problems.append(
-            Problem(root, None, "there is no lessons folder here: set NANOLEARN_LESSONS_DIR")
+            Problem(
+                root,
+                None,
+                "här finns ingen lektionsmapp: ange mappen, eller sätt NANOLEARN_LESSONS_DIR",
+            )
         )
         return result
     keys: dict[str, LessonFile] = {}
@@ -399,7 +432,7 @@ def load_tree(tree: LessonsTree, *, bundled: bool = False) -> LoadResult:
             _load_course(folder, bundled, result, keys)
     if result.course_folders == 0:
         result.problems.append(
-            Problem(root, None, "no courses here: a course is a folder with a course.yaml")
+            Problem(root, None, "här finns inga kurser: en kurs är en mapp med en course.yaml")
         )
     result.problems.sort(key=lambda p: (str(p.path), p.line or 0))
     return result

@@ -1,5 +1,9 @@
 """Problems found in lesson files, and YAML read field by field so each problem points at its
-field's line: the reporting half of the lesson checker (app.lessons.loader)."""
+field's line: the reporting half of the lesson checker (app.lessons.loader).
+
+The messages reach project leaders through course uploads, so they are in plain Swedish: what is
+wrong, with the value as written, and what to do. Field names stay as written in the file
+('title'), values are quoted ”so”."""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else str(self.path)
-        prefix = "warning: " if self.severity == "warning" else ""
+        prefix = "varning: " if self.severity == "warning" else ""
         return f"{where}: {prefix}{self.message}"
 
 
@@ -49,16 +53,27 @@ class Report:
 
 def kind_of(value: Any) -> str:
     if isinstance(value, bool):
-        return "true/false"
+        return "sant/falskt (true/false)"
     if isinstance(value, int | float):
-        return "a number"
+        return "ett tal"
     if isinstance(value, date):
-        return "a date"
+        return "ett datum"
     if isinstance(value, list):
-        return "a list"
+        return "en lista"
     if isinstance(value, dict):
-        return "a group of fields"
-    return "text" if isinstance(value, str) else "empty"
+        return "en grupp av fält"
+    return "text" if isinstance(value, str) else "tomt"
+
+
+def quoted(value: object) -> str:
+    """A value as the author wrote it, in Swedish quotes and cut short."""
+    text = str(value)
+    return f"”{text[:59]}…”" if len(text) > 60 else f"”{text}”"
+
+
+def one_of(allowed: tuple[str, ...]) -> str:
+    """The allowed values as Swedish lists them: "a, b eller c"."""
+    return f"{', '.join(allowed[:-1])} eller {allowed[-1]}" if len(allowed) > 1 else allowed[0]
 
 
 def construct(node: yaml.Node) -> Any:
@@ -83,8 +98,8 @@ class Fields:
             if name in self.lines:
                 report.error(
                     key_line,
-                    f"field '{prefix}{name}' appears twice (also on line {self.lines[name]}): "
-                    "keep one",
+                    f"fältet '{prefix}{name}' finns två gånger (även på rad {self.lines[name]}): "
+                    "behåll ett av dem",
                 )
             self.lines[name], self.nodes[name] = key_line, value_node
 
@@ -92,30 +107,38 @@ class Fields:
         for name, line in self.lines.items():
             if name not in allowed:
                 close = difflib.get_close_matches(name, allowed, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(allowed)}"
-                self.report.error(line, f"unknown field '{self.prefix}{name}' ({hint})")
+                hint = (
+                    f"menade du '{close[0]}'?" if close else f"tillåtna fält: {', '.join(allowed)}"
+                )
+                self.report.error(line, f"okänt fält '{self.prefix}{name}' ({hint})")
 
     def _present(self, name: str, required: bool) -> yaml.Node | None:
         if name not in self.nodes and required:
-            self.report.error(self.line, f"missing field '{self.prefix}{name}'")
+            self.report.error(self.line, f"fältet '{self.prefix}{name}' saknas: lägg till det")
         return self.nodes.get(name)
 
     def text(self, name: str, *, required: bool = True, max_len: int | None = None) -> str | None:
         node = self._present(name, required)
         if node is None:
             return None
-        value, line, label = construct(node), self.lines[name], f"'{self.prefix}{name}'"
+        value, line, label = construct(node), self.lines[name], f"fältet '{self.prefix}{name}'"
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                self.report.error(line, f"{label} is empty: write it")
+                self.report.error(line, f"{label} är tomt: fyll i det")
             return None
         if not isinstance(value, str):
-            quote = ": put it in quotes" if isinstance(node, yaml.ScalarNode) else ""
-            self.report.error(line, f"{label} must be text, not {kind_of(value)}{quote}")
+            quote = (
+                f" ({quoted(node.value)}): sätt det inom citattecken"
+                if isinstance(node, yaml.ScalarNode)
+                else ""
+            )
+            self.report.error(line, f"{label} ska vara text, inte {kind_of(value)}{quote}")
             return None
         value = value.strip()
         if max_len is not None and len(value) > max_len:
-            self.report.error(line, f"{label} has {len(value)} characters; at most {max_len}")
+            self.report.error(
+                line, f"{label} har {len(value)} tecken men får ha högst {max_len}: korta texten"
+            )
         return value
 
     def mapping(self, name: str, *, required: bool = True) -> Fields | None:
@@ -126,8 +149,8 @@ class Fields:
         if not isinstance(node, yaml.MappingNode):
             self.report.error(
                 line,
-                f"'{self.prefix}{name}' must be a group of indented fields, "
-                f"not {kind_of(construct(node))}",
+                f"fältet '{self.prefix}{name}' ska vara en grupp av indragna fält på raderna under, "
+                f"inte {kind_of(construct(node))}",
             )
             return None
         return Fields(node, self.first_line, line, f"{self.prefix}{name}.", self.report)
@@ -142,12 +165,12 @@ class Fields:
         if not isinstance(node, yaml.SequenceNode):
             self.report.error(
                 line,
-                f"'{self.prefix}{name}' must be a list (lines starting with '- '), "
-                f"not {kind_of(construct(node))}",
+                f"fältet '{self.prefix}{name}' ska vara en lista (rader som börjar med '- '), "
+                f"inte {kind_of(construct(node))}",
             )
             return None
         if not node.value:
-            self.report.error(line, f"'{self.prefix}{name}' is empty: add at least one item")
+            self.report.error(line, f"fältet '{self.prefix}{name}' är tomt: lägg till minst en rad")
             return None
         return [(self.first_line + item.start_mark.line, item) for item in node.value]
 
@@ -164,19 +187,39 @@ class Fields:
                 value = str(node.value)
             if not isinstance(value, str) or not value.strip():
                 self.report.error(
-                    line, f"each item of '{self.prefix}{name}' must be text, not {kind_of(value)}"
+                    line,
+                    f"varje rad i fältet '{self.prefix}{name}' ska vara text, inte {kind_of(value)}",
                 )
             else:
                 good.append((line, value.strip()))
         return good if len(good) == len(items) else None
 
 
-def yaml_hint(problem: str) -> str:
+def yaml_problem(problem: str) -> str:
+    """What the YAML parser found, in Swedish, and what to do about it."""
     if "mapping values are not allowed" in problem:
-        return "text containing ': ' must be in quotes, or written as '>-' and indented below"
+        return (
+            "en text innehåller ': ' (kolon och mellanslag): sätt texten inom citattecken, "
+            "eller skriv '>-' och texten indragen på raden under"
+        )
     if "\\t" in problem or "tab" in problem:
-        return "indent with spaces, not tabs"
-    return "check the indentation and quotes on this line and the line above"
+        return "raden har ett tabbtecken: gör indrag med mellanslag i stället"
+    return "kontrollera indrag, citattecken och hakparenteser på den här raden och raden ovanför"
+
+
+def read_text(data: bytes, report: Report) -> str | None:
+    """The file as text with \\n line ends; None (and an error naming the line) if not UTF-8."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        report.error(
+            line,
+            f"filen är inte sparad som UTF-8 (byte 0x{data[exc.start]:02x}): "
+            "spara den som UTF-8 i din textredigerare",
+        )
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def parse_mapping(text: str, first_line: int, report: Report) -> Fields | None:
@@ -188,14 +231,15 @@ def parse_mapping(text: str, first_line: int, report: Report) -> Fields | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + (mark.line if mark else 0)
-        problem = exc.problem or exc.context or "invalid YAML"
-        report.error(line, f"YAML syntax error: {problem} ({yaml_hint(problem)})")
+        problem = exc.problem or exc.context or ""
+        at = f" (vid tecken {mark.column + 1})" if mark else ""
+        report.error(line, f"raden går inte att läsa som YAML{at}: {yaml_problem(problem)}")
         return None
     except yaml.YAMLError as exc:
-        report.error(first_line, f"YAML error: {exc}")
+        report.error(first_line, f"filen går inte att läsa som YAML ({exc}): spara den igen")
         return None
     if not isinstance(node, yaml.MappingNode):
-        what = "empty" if node is None else kind_of(construct(node))
-        report.error(first_line, f"expected fields like 'title: ...', but this is {what}")
+        what = "tomt" if node is None else kind_of(construct(node))
+        report.error(first_line, f"här ska det stå fält som 'title: ...', men det är {what}")
         return None
     return Fields(node, first_line, max(first_line - 1, 1), "", report)

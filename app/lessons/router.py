@@ -39,21 +39,25 @@ def course_template(_key: ReaderKey) -> Response:
     )
 
 
+def _no_course(slug: str) -> ProblemError:
+    return ProblemError(
+        404,
+        Text("Kursen finns inte", "Course not found"),
+        Text(
+            f"Det finns ingen kurs ”{slug}”. GET /api/v1/courses visar dem (nya kursmappar "
+            "kommer med efter: nanolearn lessons sync).",
+            f"There is no course “{slug}”; GET /api/v1/courses lists them "
+            "(new course folders appear after: nanolearn lessons sync).",
+        ),
+    )
+
+
 @router.get("/courses/{slug}")
 def get_course(slug: str, session: SessionDep, _key: ReaderKey) -> CourseOut:
     """One course with its lessons in the order they are sent, each as it reads now."""
     detail = service.get_course(session, slug)
     if detail is None:
-        raise ProblemError(
-            404,
-            Text("Kursen finns inte", "Course not found"),
-            Text(
-                f"Det finns ingen kurs ”{slug}”. GET /api/v1/courses visar dem (nya kursmappar "
-                "kommer med efter: nanolearn lessons sync).",
-                f"There is no course '{slug}'; GET /api/v1/courses lists them "
-                "(new course folders appear after: nanolearn lessons sync)",
-            ),
-        )
+        raise _no_course(slug)
     return CourseOut.of(detail)
 
 
@@ -68,7 +72,7 @@ def export(
     again, and only the lessons that changed get new versions."""
     data = export_course(session, slug, format)
     if data is None:
-        raise ProblemError(404, "Course not found", f"There is no course '{slug}'")
+        raise _no_course(slug)
     return Response(
         data,
         media_type=MEDIA[format],

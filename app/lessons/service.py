@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.core.errors import ProblemError
+from app.core.i18n import Text
 from app.lessons.loader import CourseFile, LessonFile, LoadResult, Problem, load_courses
 from app.lessons.models import Course, CourseOrigin, Lesson, LessonVersion
 
@@ -24,8 +25,13 @@ class LessonsInvalid(ProblemError):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(
             422,
-            "The lesson files have errors",
-            f"{len(problems)} error(s); fix them (nanolearn lessons check) and sync again",
+            Text("Lektionsfilerna har fel", "The lesson files have errors"),
+            Text(
+                f"{len(problems)} fel; inget lästes in. Rätta felen (se dem med nanolearn "
+                "lessons check) och läs in lektionerna igen.",
+                f"{len(problems)} error(s); nothing was loaded. Fix them (nanolearn lessons "
+                "check) and sync again.",
+            ),
             errors=[{"file": str(p.path), "line": p.line, "message": p.message} for p in problems],
         )
         self.problems = problems
@@ -58,16 +64,16 @@ class SyncReport:
         )
 
     def lines(self) -> list[str]:
-        """Human-readable summary lines, empty labels left out."""
+        """Summary lines for people, in Swedish; empty labels left out."""
         labels = (
-            ("New courses", self.courses_created),
-            ("Courses changed", self.courses_updated),
-            ("New lessons", self.lessons_created),
-            ("Lessons with new text", self.lessons_changed),
-            ("Lessons with a new place in the order", self.lessons_moved),
-            ("Lessons no longer listed (kept for old e-mails)", self.lessons_unlisted),
-            ("Courses in the database without a folder (left as they are)", self.courses_missing),
-            ("Folders named like an uploaded course (not loaded)", self.courses_uploaded),
+            ("Nya kurser", self.courses_created),
+            ("Ändrade kurser", self.courses_updated),
+            ("Nya lektioner", self.lessons_created),
+            ("Lektioner med ny text", self.lessons_changed),
+            ("Lektioner med ny plats i ordningen", self.lessons_moved),
+            ("Lektioner som inte längre finns med (sparas för gamla mejl)", self.lessons_unlisted),
+            ("Kurser i databasen utan mapp (lämnas som de är)", self.courses_missing),
+            ("Mappar med samma namn som en uppladdad kurs (lästes inte in)", self.courses_uploaded),
         )
         return [f"{label}: {', '.join(names)}" for label, names in labels if names]
 
@@ -99,8 +105,8 @@ def moved_keys(session: Session, courses: list[CourseFile]) -> list[Problem]:
         Problem(
             files[key][1].path,
             files[key][1].id_line,
-            f"id '{key}' belongs to course '{slug}' in the database; a lesson cannot move to "
-            "another course: give it a new id, or move it back",
+            f"id ”{key}” hör till kursen ”{slug}” i databasen, och en lektion kan inte flytta "
+            "till en annan kurs: ge lektionen ett nytt id, eller flytta tillbaka den",
         )
         for key, slug in rows
         if files[key][0] != slug

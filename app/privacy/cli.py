@@ -23,14 +23,14 @@ console = Console(highlight=False, soft_wrap=True)
 
 @app.callback()
 def privacy() -> None:
-    """Privacy (GDPR): retention. Erasure and export: nanolearn employees erase|export ID."""
+    """Dataskydd (GDPR): gallring. Radera eller exportera en person: nanolearn employees erase|export ID."""
 
 
 @app.command()
 def purge(
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only show what would be deleted."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Visa bara vad som skulle raderas."),
 ) -> None:
-    """Delete what has passed its retention period; the nightly job does the same."""
+    """Radera det som har passerat sin gallringstid; nattjobbet gör samma sak."""
     runtime = Runtime.create()
     try:
         with session_scope(runtime.session_factory) as session:
@@ -67,10 +67,12 @@ def _print(report: PurgeReport) -> None:
 
 
 def erase(
-    employee_id: int = typer.Argument(..., help="The employee's id (GET /employees)."),
-    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    employee_id: int = typer.Argument(
+        ..., metavar="ID", help="Den anställdas id (GET /api/v1/employees)."
+    ),
+    yes: bool = typer.Option(False, "--yes", help="Fråga inte om bekräftelse."),
 ) -> None:
-    """Erase one person: name, address, number and activity go; anonymous counts stay."""
+    """Radera en person: namn, adress, nummer och aktivitet försvinner; anonyma antal finns kvar."""
     if not yes:
         typer.confirm(f"Radera anställd {employee_id} för gott? Det går inte att ångra", abort=True)
     runtime = Runtime.create()
@@ -90,10 +92,12 @@ def erase(
 
 
 def export(
-    employee_id: int = typer.Argument(..., help="The employee's id (GET /employees)."),
-    output: Path = typer.Option(..., "--output", "-o", help="JSON file to write."),
+    employee_id: int = typer.Argument(
+        ..., metavar="ID", help="Den anställdas id (GET /api/v1/employees)."
+    ),
+    output: Path = typer.Option(..., "--output", "-o", help="JSON-filen som ska skrivas."),
 ) -> None:
-    """Write everything stored about one person to a JSON file (GDPR right of access)."""
+    """Skriv allt som finns sparat om en person till en JSON-fil (GDPR: rätt till tillgång)."""
     runtime = Runtime.create()
     try:
         with session_scope(runtime.session_factory) as session:

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from scim2_models import Error, SCIMException
 from starlette.exceptions import HTTPException
 
-from app.core.errors import ProblemError
+from app.core.errors import ProblemError, problem_title
 
 SCIM_JSON = "application/scim+json"
 
@@ -36,7 +36,8 @@ def scim_error(status: int, detail: str, scim_type: str | None = None) -> ScimRe
 
 
 def _from_problem(exc: ProblemError) -> ScimResponse:
-    detail = f"{exc.title}: {exc.detail}" if exc.detail else exc.title
+    title = problem_title(exc)
+    detail = f"{title}: {exc.detail}" if exc.detail else title
     if exc.status == 409:
         return scim_error(409, detail, "uniqueness")
     if exc.status in (404, 410):

@@ -112,7 +112,7 @@ def test_serve_on_another_port_puts_that_port_in_the_links_and_logs_quiet_json(
             _hang_up(mail_port)
         inbox = httpx.get(f"{base}/dev/inbox")
         assert inbox.status_code == 200
-        assert "answers only on this machine" in inbox.text
+        assert "visas bara på den här datorn" in inbox.text
 
     (raw,) = [bytes(m) for m in mailbox.Maildir(tmp_path / "data/mail", create=False)]
     caught = email.message_from_bytes(raw, policy=email.policy.default)

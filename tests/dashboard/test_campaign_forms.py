@@ -89,7 +89,7 @@ def test_errors_stand_next_to_their_field_and_the_form_keeps_what_was_typed(
     assert re.search(r'id="end_date-error">.*?Slutdatumet ligger före startdatumet', html)
     unknown = {**FORM, "departments": ["Socialförvaltning"]}
     html = post(client, "/dashboard/campaigns/new", unknown, "/dashboard/campaigns/new").text
-    assert re.search(r'id="departments-error">.*?Menade du &#39;Socialförvaltningen&#39;', html)
+    assert re.search(r'id="departments-error">.*?Menade du ”Socialförvaltningen”\?', html)
     assert campaigns(runtime) == []
 
 

@@ -8,8 +8,10 @@ import itertools
 import json
 import re
 import zipfile
+from typing import cast
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -128,6 +130,29 @@ def test_excel_is_the_first_and_prominent_download_and_csv_says_its_separator(
     header, *rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
     assert header[:3] == ["Efternamn", "Förnamn", "E-post"] and rows
     assert all(len(row) == len(header) for row in rows) and "sep=" not in text
+
+
+@pytest.mark.parametrize(
+    ("setting", "label", "other", "delimiter"),
+    [("comma", "CSV (komma)", "semikolon", ","), ("semicolon", "CSV (semikolon)", "komma", ";")],
+)
+def test_the_csv_button_says_the_configured_separator(
+    played: int,
+    client: TestClient,
+    runtime: Runtime,
+    setting: str,
+    label: str,
+    other: str,
+    delimiter: str,
+) -> None:
+    """With REPORT_CSV_SEPARATOR set, the button names that separator, and the file has it."""
+    app = cast(FastAPI, client.app)
+    app.state.settings = runtime.settings.model_copy(update={"report_csv_separator": setting})
+    html = client.get(f"/dashboard/campaigns/{played}").text
+    assert f"↓ </span>{label}<" in html and f"CSV ({other})" not in html
+    text = client.get(f"/dashboard/campaigns/{played}/download/completion.csv").text
+    header = next(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter))
+    assert header[:3] == ["Efternamn", "Förnamn", "E-post"]
 
 
 def test_an_unknown_campaign_is_a_page_in_swedish(one_round: int, client: TestClient) -> None:

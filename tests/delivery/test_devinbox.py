@@ -63,12 +63,16 @@ def test_mail_catcher_keeps_messages_and_inbox_shows_them(
         catcher.stop()
 
     inbox = client.get("/dev/inbox")
-    assert inbox.status_code == 200 and "2 messages caught" in inbox.text
+    assert inbox.status_code == 200 and "2 mejl fångade här" in inbox.text
+    assert '<html lang="sv">' in inbox.text and "<h1>Testinkorg</h1>" in inbox.text
     key = inbox.text.split('href="/dev/inbox/')[1].split('"')[0]
     shown = client.get(f"/dev/inbox/{key}")
     assert shown.status_code == 200 and 'lang="sv"' in shown.text
     assert "Message-ID:" in client.get(f"/dev/inbox/{key}/raw").text
-    assert client.get("/dev/inbox/nope").status_code == 404
+    gone = client.get("/dev/inbox/nope")
+    assert gone.status_code == 404 and "inget sådant mejl" in gone.json()["detail"]
+    english = client.get("/dev/inbox/nope", headers={"Accept-Language": "en"})
+    assert english.json()["detail"].startswith("No such message in the dev inbox")
 
     # The messages hold working answer links and there is no sign-in: only this machine may look.
     app = create_app(runtime)
@@ -77,7 +81,7 @@ def test_mail_catcher_keeps_messages_and_inbox_shows_them(
         for path in ("/dev/inbox", f"/dev/inbox/{key}", f"/dev/inbox/{key}/raw"):
             refused = outsider.get(path)
             assert refused.status_code == 403, (other, path)
-            assert "only on this machine" in refused.json()["detail"]
+            assert "visas bara på den här datorn" in refused.json()["detail"]
             assert "anna" not in refused.text.lower()
     for local in (("::1", 50000), ("::ffff:127.0.0.1", 50000)):
         assert TestClient(app, client=local).get("/dev/inbox").status_code == 200

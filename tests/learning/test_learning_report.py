@@ -77,7 +77,8 @@ def test_cli_prints_charts_and_writes_csv_and_json(
         runner = CliRunner()
         table = runner.invoke(cli, ["report", "learning", "--campaign", str(played)])
         assert table.exit_code == 0, table.output
-        assert "forgetting curve" in table.output and "█" in table.output
+        assert "Glömskekurvan" in table.output and "█" in table.output
+        assert "Från utskick till kunskap" in table.output and "Första svaret" in table.output
         target = tmp_path / "learning.csv"
         as_csv = runner.invoke(
             cli, ["report", "learning", "-c", str(played), "-f", "csv", "-o", str(target)]
@@ -94,7 +95,7 @@ def test_cli_prints_charts_and_writes_csv_and_json(
         missing = runner.invoke(cli, ["report", "learning", "-c", "999"])
         assert missing.exit_code == 1 and "999" in missing.output
         too_few = runner.invoke(cli, ["learning", "optimize", "--campaign", str(played)])
-        assert too_few.exit_code == 0 and "needs at least 512" in too_few.output
+        assert too_few.exit_code == 0 and "behöver minst 512" in too_few.output
     finally:
         get_settings.cache_clear()
 

@@ -31,7 +31,7 @@ def env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Iterator[None]:
 def test_check_valid_folder(env: None) -> None:
     result = runner.invoke(cli, ["lessons", "check", str(FIXTURES / "valid")])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "1 course, 2 lessons: 0 errors, 0 warnings"
+    assert result.output.strip() == "1 kurs, 2 lektioner: 0 fel, 0 varningar"
 
 
 def test_check_prints_file_line_and_exits_1(tmp_path: Path, env: None) -> None:
@@ -41,10 +41,11 @@ def test_check_prints_file_line_and_exits_1(tmp_path: Path, env: None) -> None:
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert lines[0] == (
-        f"{tmp_path}/kurs/01-forsta.md:3: 'title' must be text, not a number: put it in quotes"
+        f"{tmp_path}/kurs/01-forsta.md:3: fältet 'title' ska vara text, inte ett tal (”112”): "
+        "sätt det inom citattecken"
     )
-    assert lines[1].startswith(f"{tmp_path}/kurs/01-forsta.md:16: 'read_more.url' must be")
-    assert lines[2] == "1 course, 1 lesson: 2 errors, 0 warnings"
+    assert lines[1].startswith(f"{tmp_path}/kurs/01-forsta.md:16: fältet 'read_more.url' ska vara")
+    assert lines[2] == "1 kurs, 1 lektion: 2 fel, 0 varningar"
 
 
 def test_check_uses_the_setting_and_strict_fails_on_warnings(
@@ -57,8 +58,9 @@ def test_check_uses_the_setting_and_strict_fails_on_warnings(
     result = runner.invoke(cli, ["lessons", "check"])
     assert result.exit_code == 0
     assert result.output.splitlines() == [
-        f"{tmp_path}/kurs/01-forsta.md:4: warning: 'key_point' should be ONE sentence",
-        "1 course, 1 lesson: 0 errors, 1 warning",
+        f"{tmp_path}/kurs/01-forsta.md:4: varning: fältet 'key_point' ska vara EN mening: "
+        "flytta resten till texten",
+        "1 kurs, 1 lektion: 0 fel, 1 varning",
     ]
     assert runner.invoke(cli, ["lessons", "check", "--strict"]).exit_code == 1
 
@@ -66,18 +68,20 @@ def test_check_uses_the_setting_and_strict_fails_on_warnings(
 def test_sync_loads_and_reports(env: None, session: Session) -> None:
     result = runner.invoke(cli, ["lessons", "sync", str(FIXTURES / "valid")])
     assert result.exit_code == 0, result.output
-    assert "New courses: trygghet" in result.output
-    assert "New lessons: try-01, try-02" in result.output
+    assert "Nya kurser: trygghet" in result.output
+    assert "Nya lektioner: try-01, try-02" in result.output
     assert session.scalar(select(func.count()).select_from(LessonVersion)) == 2
     again = runner.invoke(cli, ["lessons", "sync", str(FIXTURES / "valid")])
     assert again.exit_code == 0
-    assert "nothing changed" in again.output
+    assert "Databasen stämmer redan med filerna: inget ändrades." in again.output
 
 
 def test_sync_with_errors_writes_nothing(tmp_path: Path, env: None, session: Session) -> None:
     write_course(tmp_path, lessons={"01-forsta": lesson_text(replace={"id: t-01": "id: T"})})
     result = runner.invoke(cli, ["lessons", "sync", str(tmp_path)])
     assert result.exit_code == 1
-    assert f"{tmp_path}/kurs/01-forsta.md:2: id 'T' may only use" in result.output
-    assert "Nothing was synced" in result.output
+    assert (
+        f"{tmp_path}/kurs/01-forsta.md:2: id ”T” får bara innehålla små bokstäver" in result.output
+    )
+    assert "Inget lästes in: rätta felen ovan först." in result.output
     assert session.scalar(select(func.count()).select_from(LessonVersion)) == 0

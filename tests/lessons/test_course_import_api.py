@@ -111,7 +111,7 @@ def test_an_upload_never_replaces_a_folder_course(
     assert taken.status_code == 422
     error = taken.json()["errors"][0]
     assert (error["file"], error["line"]) == ("egen/rad-01.md", 2)
-    assert "belongs to course 'radikalisering'" in error["message"]
+    assert "hör till kursen ”radikalisering”" in error["message"]
     assert counts(runtime) == before
 
 

@@ -15,75 +15,74 @@ VIOLENCE_HELP = "help: |\n  Ring 112 vid fara. Kvinnofridslinjen: 020-50 50 50.\
 COURSE_RULES = [
     pytest.param(
         {"title: Testkurs\n": ""},
-        ["kurs/course.yaml:1: missing field 'title'"],
+        ["kurs/course.yaml:1: fältet 'title' saknas: lägg till det"],
         id="missing-title",
     ),
     pytest.param(
         {"language: sv": "language: se"},
-        ["kurs/course.yaml:3: 'language' must be one of sv, en, not 'se'"],
+        ["kurs/course.yaml:3: fältet 'language' ska vara sv eller en, inte ”se”"],
         id="bad-language",
     ),
     pytest.param(
         {"topic: extremism": "topic: hat"},
-        ["kurs/course.yaml:4: 'topic' must be one of extremism, violence, other, not 'hat'"],
+        ["kurs/course.yaml:4: fältet 'topic' ska vara extremism, violence eller other, inte ”hat”"],
         id="bad-topic",
     ),
     pytest.param(
         {"topic: extremism": "topic: violence"},
         [
-            "kurs/course.yaml:4: a course with 'topic: violence' needs a 'help' text that gives "
-            "Kvinnofridslinjen's number 020-50 50 50 and 112"
+            "kurs/course.yaml:4: en kurs med 'topic: violence' behöver en 'help'-text med Kvinnofridslinjens nummer 020-50 50 50 och 112"
         ],
         id="violence-without-help",
     ),
     pytest.param(
         {"topic: extremism\n": "topic: violence\nhelp: Ring 112 vid fara.\n"},
         [
-            "kurs/course.yaml:5: a course with 'topic: violence' needs a 'help' text that gives "
-            "Kvinnofridslinjen's number 020-50 50 50 and 112"
+            "kurs/course.yaml:5: en kurs med 'topic: violence' behöver en 'help'-text med Kvinnofridslinjens nummer 020-50 50 50 och 112"
         ],
         id="violence-help-without-kvinnofridslinjen",
     ),
     pytest.param(
         {"lessons:": "lesson:"},
         [
-            "kurs/course.yaml:1: missing field 'lessons'",
-            "kurs/course.yaml:5: unknown field 'lesson' (did you mean 'lessons'?)",
+            "kurs/course.yaml:1: fältet 'lessons' saknas: lägg till det",
+            "kurs/course.yaml:5: okänt fält 'lesson' (menade du 'lessons'?)",
         ],
         id="unknown-field",
     ),
     pytest.param(
         {f"lessons:\n{LISTING}": "lessons: []"},
-        ["kurs/course.yaml:5: 'lessons' is empty: add at least one item"],
+        ["kurs/course.yaml:5: fältet 'lessons' är tomt: lägg till minst en rad"],
         id="no-lessons",
     ),
     pytest.param(
         {LISTING: f"{LISTING}\n  - 02-saknas"},
-        ["kurs/course.yaml:7: lesson '02-saknas' is listed but there is no file 02-saknas.md"],
+        [
+            "kurs/course.yaml:7: lektionen ”02-saknas” står i listan men filen 02-saknas.md finns inte: lägg till filen eller ta bort raden"
+        ],
         id="listed-but-missing",
     ),
     pytest.param(
         {LISTING: f"{LISTING}.md"},
-        [
-            "kurs/course.yaml:6: write the lesson name without .md: '01-forsta'",
-        ],
+        ["kurs/course.yaml:6: skriv lektionens namn utan .md: '01-forsta'"],
         id="listed-with-md",
     ),
     pytest.param(
         {LISTING: f"{LISTING}\n{LISTING}"},
-        ["kurs/course.yaml:7: lesson '01-forsta' is listed twice"],
+        ["kurs/course.yaml:7: lektionen ”01-forsta” står två gånger: ta bort den ena"],
         id="listed-twice",
     ),
     pytest.param(
         {LISTING: f"{LISTING}\n  - ../annan/01-forsta"},
-        ["kurs/course.yaml:7: '../annan/01-forsta' is not a file name in this folder"],
+        [
+            "kurs/course.yaml:7: ”../annan/01-forsta” är inget filnamn i kursmappen: skriv bara lektionsfilens namn"
+        ],
         id="listed-path",
     ),
     pytest.param(
         {"title: Testkurs": "title: [Testkurs"},
         [
-            "kurs/course.yaml:2: YAML syntax error: expected ',' or ']', but got ':' "
-            "(check the indentation and quotes on this line and the line above)"
+            "kurs/course.yaml:2: raden går inte att läsa som YAML (vid tecken 12): kontrollera indrag, citattecken och hakparenteser på den här raden och raden ovanför"
         ],
         id="yaml-syntax",
     ),
@@ -114,7 +113,8 @@ def test_file_not_listed(tmp_path: Path) -> None:
     folder = write_course(tmp_path)
     (folder / "02-utkast.md").write_text(lesson_text("t-02"), encoding="utf-8")
     assert rendered(tmp_path) == [
-        "kurs/02-utkast.md:1: not listed under 'lessons:' in course.yaml: add it or delete the file"
+        "kurs/02-utkast.md:1: filen står inte under 'lessons:' i course.yaml: lägg till den eller "
+        "ta bort filen"
     ]
 
 
@@ -122,10 +122,10 @@ def test_course_folder_without_course_yaml(tmp_path: Path) -> None:
     folder = write_course(tmp_path)
     (folder / "course.yaml").unlink()
     assert rendered(tmp_path) == [
-        "kurs/course.yaml: missing: every course folder needs a course.yaml listing its lessons"
+        "kurs/course.yaml: saknas: varje kursmapp behöver en course.yaml som listar lektionerna"
     ]
     (folder / "course.yml").write_text(COURSE.format(lessons=LISTING), encoding="utf-8")
-    assert rendered(tmp_path) == ["kurs/course.yaml: rename course.yml to course.yaml"]
+    assert rendered(tmp_path) == ["kurs/course.yaml: byt namn på course.yml till course.yaml"]
 
 
 def test_empty_folders(tmp_path: Path) -> None:
@@ -133,23 +133,23 @@ def test_empty_folders(tmp_path: Path) -> None:
     (tmp_path / "tom").mkdir()
     (tmp_path / ".git").mkdir()  # hidden folders are not courses
     assert rendered(tmp_path) == [
-        "tom: warning: no course.yaml and no lessons: not a course, ignored"
+        "tom: varning: ingen course.yaml och inga lektioner: mappen är ingen kurs och hoppas över"
     ]
     empty = tmp_path / "inga-kurser"
     empty.mkdir()
     assert [str(p) for p in check(empty)] == [
-        f"{empty}: no courses here: a course is a folder with a course.yaml"
+        f"{empty}: här finns inga kurser: en kurs är en mapp med en course.yaml"
     ]
     missing = tmp_path / "finns-inte"
     assert [str(p) for p in check(missing)] == [
-        f"{missing}: there is no lessons folder here: set NANOLEARN_LESSONS_DIR"
+        f"{missing}: här finns ingen lektionsmapp: ange mappen, eller sätt NANOLEARN_LESSONS_DIR"
     ]
 
 
 def test_course_folder_name_is_a_slug(tmp_path: Path) -> None:
     write_course(tmp_path, "Kurs_A")
     assert rendered(tmp_path) == [
-        "Kurs_A: the folder name is the course's address: use only a-z, 0-9 and -"
+        "Kurs_A: kortnamnet (mappens namn) ”Kurs_A” blir kursens adress: använd bara a–z, 0–9 och -"
     ]
 
 
@@ -158,8 +158,8 @@ def test_course_yaml_not_utf8(tmp_path: Path) -> None:
     yaml_text = COURSE.format(lessons=LISTING).replace("Testkurs", "Kurs för alla")
     (folder / "course.yaml").write_bytes(yaml_text.encode("cp1252"))
     assert rendered(tmp_path) == [
-        "kurs/course.yaml:1: the file is not UTF-8 text (byte 0xf6): save it as UTF-8 in your "
-        "editor"
+        "kurs/course.yaml:1: filen är inte sparad som UTF-8 (byte 0xf6): spara den som UTF-8 i "
+        "din textredigerare"
     ]
 
 
@@ -170,6 +170,6 @@ def test_broken_lesson_keeps_its_course_out(tmp_path: Path) -> None:
     )
     result = load_courses(tmp_path)
     assert [str(p).replace(f"{tmp_path}/", "") for p in result.errors] == [
-        "kurs/02-andra.md:3: 'title' is empty: write it"
+        "kurs/02-andra.md:3: fältet 'title' är tomt: fyll i det"
     ]
     assert result.courses == [] and not result.ok

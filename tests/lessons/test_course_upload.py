@@ -48,9 +48,9 @@ def test_zip_problems_carry_file_and_line() -> None:
     )
     assert errors("k.zip", make_zip(files)) == [
         {"file": "egen-kurs/egen-02.md", "line": 8, "sheet": None, "row": None, "column": None,
-         "message": "no option is marked 'correct: true': mark the right one"},
+         "message": "inget alternativ är markerat med 'correct: true': markera det rätta"},
         {"file": "egen-kurs/egen-02.md", "line": 10, "sheet": None, "row": None, "column": None,
-         "message": "'correct' must be true or false"},
+         "message": "fältet 'correct' ska vara true eller false, inte ”yes please”"},
     ]  # fmt: skip
 
 
@@ -82,13 +82,13 @@ def _set(sheet: str, cell: str, value: Any) -> Any:
 @pytest.mark.parametrize(
     ("change", "where", "words"),
     [
-        (_set("Lektioner", "C2", None), ("Lektioner", 2, "Kärnbudskap"), "'key_point' is empty"),
+        (_set("Lektioner", "C2", None), ("Lektioner", 2, "Kärnbudskap"), "fältet 'key_point' är tomt"),
         (_set("Lektioner", "L2", "F"), ("Lektioner", 2, "Rätt svar"), "en bokstav A–E"),
         (_set("Lektioner", "L1", "Alternativ F"), ("Lektioner", 1, "Alternativ F"), "A–E"),
         (_set("Lektioner", "O2", "ftp://x"), ("Lektioner", 2, "Läs mer: adress"), "https://"),
         (_set("Lektioner", "B2", "=A2&\"x\""), ("Lektioner", 2, "Rubrik"), "formel"),
-        (_set("Kurs", "B5", "fi"), ("Kurs", 5, "B"), "'language' must be one of sv, en"),
-        (_set("Kurs", "B2", "Min kurs"), ("Kurs", 2, "B"), "the folder name is the course's"),
+        (_set("Kurs", "B5", "fi"), ("Kurs", 5, "B"), "fältet 'language' ska vara sv eller en, inte ”fi”"),
+        (_set("Kurs", "B2", "Min kurs"), ("Kurs", 2, "B"), "kortnamnet (mappens namn) ”Min kurs”"),
         (lambda wb: wb["Lektioner"].delete_cols(6), ("Lektioner", 1, None), "'Fråga' saknas"),
         (lambda wb: wb.remove(wb["Kurs"]), ("Kurs", None, None), "bladet 'Kurs' saknas"),
         (lambda wb: wb["Lektioner"].merge_cells("B2:C2"), ("Lektioner", None, "B2:C2"), "sammanfogade"),
@@ -111,7 +111,7 @@ def test_a_second_row_with_the_same_id_points_at_the_first_row() -> None:
 
     found = errors("k.xlsx", edit_workbook(duplicate))
     assert [(e["row"], e["column"]) for e in found] == [(3, "Id")]
-    assert "already used by bladet Lektioner rad 2" in found[0]["message"]
+    assert "”exempel-01” används redan i bladet Lektioner rad 2" in found[0]["message"]
 
 
 def test_a_zip_with_two_courses() -> None:
@@ -139,7 +139,7 @@ def test_a_file_that_is_not_utf8() -> None:
     files["egen-kurs/egen-01.md"] = files["egen-kurs/egen-01.md"].replace(b"Rubrik", b"R\xe4tt")
     found = errors("k.zip", make_zip(files))
     assert [(e["file"], e["line"]) for e in found] == [("egen-kurs/egen-01.md", 3)]
-    assert "not UTF-8" in found[0]["message"]
+    assert "inte sparad som UTF-8 (byte 0xe4)" in found[0]["message"]
 
 
 def test_not_a_zip_and_a_wrong_kind_of_file() -> None:

@@ -51,59 +51,58 @@ LESSON_RULES = [
     pytest.param(
         {"title: Rubrik": "titel: Rubrik"},
         [
-            "kurs/01-forsta.md:1: missing field 'title'",
-            "kurs/01-forsta.md:3: unknown field 'titel' (did you mean 'title'?)",
+            "kurs/01-forsta.md:1: fältet 'title' saknas: lägg till det",
+            "kurs/01-forsta.md:3: okänt fält 'titel' (menade du 'title'?)",
         ],
         id="unknown-field",
     ),
     pytest.param(
         {"title: Rubrik": "title: 112"},
-        ["kurs/01-forsta.md:3: 'title' must be text, not a number: put it in quotes"],
+        [
+            "kurs/01-forsta.md:3: fältet 'title' ska vara text, inte ett tal (”112”): sätt det inom citattecken"
+        ],
         id="wrong-type",
     ),
     pytest.param(
         {"what_you_do: Gör så här på jobbet.": "what_you_do:"},
-        ["kurs/01-forsta.md:5: 'what_you_do' is empty: write it"],
+        ["kurs/01-forsta.md:5: fältet 'what_you_do' är tomt: fyll i det"],
         id="empty-field",
     ),
     pytest.param(
         {"key_point: En mening att minnas.\n": ""},
-        ["kurs/01-forsta.md:1: missing field 'key_point'"],
+        ["kurs/01-forsta.md:1: fältet 'key_point' saknas: lägg till det"],
         id="missing-field",
     ),
     pytest.param(
         {"title: Rubrik\n": "title: Rubrik\ntitle: Igen\n"},
-        ["kurs/01-forsta.md:4: field 'title' appears twice (also on line 3): keep one"],
+        ["kurs/01-forsta.md:4: fältet 'title' finns två gånger (även på rad 3): behåll ett av dem"],
         id="duplicate-field",
     ),
     pytest.param(
         {"id: t-01": "id: Rad_01"},
         [
-            "kurs/01-forsta.md:2: id 'Rad_01' may only use lowercase a-z, digits and single "
-            "hyphens (like rad-01)"
+            "kurs/01-forsta.md:2: id ”Rad_01” får bara innehålla små bokstäver a–z, siffror och enstaka bindestreck (som rad-01)"
         ],
         id="bad-id",
     ),
     pytest.param(
         {"title: Rubrik": "title: Vad är: extremism?"},
         [
-            "kurs/01-forsta.md:3: YAML syntax error: mapping values are not allowed here "
-            "(text containing ': ' must be in quotes, or written as '>-' and indented below)"
+            "kurs/01-forsta.md:3: raden går inte att läsa som YAML (vid tecken 14): en text innehåller ': ' (kolon och mellanslag): sätt texten inom citattecken, eller skriv '>-' och texten indragen på raden under"
         ],
         id="yaml-syntax",
     ),
     pytest.param(
         {"  question: Vilket är rätt?": "  fråga: Vilket är rätt?"},
         [
-            "kurs/01-forsta.md:6: missing field 'quiz.question'",
-            "kurs/01-forsta.md:7: unknown field 'quiz.fråga' "
-            "(allowed: question, options, explanation)",
+            "kurs/01-forsta.md:6: fältet 'quiz.question' saknas: lägg till det",
+            "kurs/01-forsta.md:7: okänt fält 'quiz.fråga' (tillåtna fält: question, options, explanation)",
         ],
         id="quiz-unknown-field",
     ),
     pytest.param(
         {"    - text: Fel svar här\n    - text: Annat fel svar\n": ""},
-        ["kurs/01-forsta.md:8: the quiz needs 2 to 5 options, not 1"],
+        ["kurs/01-forsta.md:8: frågan ska ha 2 till 5 svarsalternativ, inte 1"],
         id="one-option",
     ),
     pytest.param(
@@ -112,122 +111,128 @@ LESSON_RULES = [
                 f"    - text: Fel nummer {i}\n" for i in range(4)
             )
         },
-        ["kurs/01-forsta.md:8: the quiz needs 2 to 5 options, not 6"],
+        ["kurs/01-forsta.md:8: frågan ska ha 2 till 5 svarsalternativ, inte 6"],
         id="six-options",
     ),
     pytest.param(
         {"      correct: true\n": ""},
-        ["kurs/01-forsta.md:8: no option is marked 'correct: true': mark the right one"],
+        [
+            "kurs/01-forsta.md:8: inget alternativ är markerat med 'correct: true': markera det rätta"
+        ],
         id="no-correct",
     ),
     pytest.param(
         {"    - text: Fel svar här\n": "    - text: Fel svar här\n      correct: true\n"},
-        ["kurs/01-forsta.md:11: a second option marked 'correct: true': mark only one"],
+        [
+            "kurs/01-forsta.md:11: ett andra alternativ är markerat med 'correct: true': markera bara ett"
+        ],
         id="two-correct",
     ),
     pytest.param(
         {"correct: true": "correct: ja"},
         [
-            "kurs/01-forsta.md:8: no option is marked 'correct: true': mark the right one",
-            "kurs/01-forsta.md:10: 'correct' must be true or false",
+            "kurs/01-forsta.md:8: inget alternativ är markerat med 'correct: true': markera det rätta",
+            "kurs/01-forsta.md:10: fältet 'correct' ska vara true eller false, inte ”ja”",
         ],
         id="correct-not-boolean",
     ),
     pytest.param(
         {"Annat fel svar": "fel SVAR här"},
-        ["kurs/01-forsta.md:12: option repeats the option on line 11"],
+        [
+            "kurs/01-forsta.md:12: alternativet ”fel SVAR här” finns redan på rad 11: skriv ett annat alternativ"
+        ],
         id="duplicate-option",
     ),
     pytest.param(
         {"    - text: Annat fel svar": "    - Annat fel svar"},
-        ["kurs/01-forsta.md:12: each option is written '- text: ...' (plus 'correct: true')"],
+        [
+            "kurs/01-forsta.md:12: skriv varje svarsalternativ som '- text: ...' (och 'correct: true' för det rätta)"
+        ],
         id="option-not-mapping",
     ),
     pytest.param(
         {"Rätt svar här": "Rätt svar här, eftersom just detta stämmer med lagen"},
         [
-            "kurs/01-forsta.md:8: warning: the options differ a lot in length, which gives the "
-            "answer away: even them out"
+            "kurs/01-forsta.md:8: varning: alternativen är mycket olika långa, vilket avslöjar svaret: gör dem jämnare"
         ],
         id="option-lengths",
     ),
     pytest.param(
         {"https://example.org/sida": "http://example.org/sida"},
         [
-            "kurs/01-forsta.md:16: 'read_more.url' must be a full address starting with "
-            "https://, not 'http://example.org/sida'"
+            "kurs/01-forsta.md:16: fältet 'read_more.url' ska vara en hel adress som börjar med https://, inte ”http://example.org/sida”"
         ],
         id="read-more-http",
     ),
     pytest.param(
         {"  url: https://example.org/sida\n": ""},
-        ["kurs/01-forsta.md:14: missing field 'read_more.url'"],
+        ["kurs/01-forsta.md:14: fältet 'read_more.url' saknas: lägg till det"],
         id="read-more-no-url",
     ),
     pytest.param(
         {"  - En källa\n": ""},
-        ["kurs/01-forsta.md:17: 'sources' is empty: add at least one item"],
+        ["kurs/01-forsta.md:17: fältet 'sources' är tomt: lägg till minst en rad"],
         id="no-sources",
     ),
     pytest.param(
         {"sources:\n  - En källa": "sources: En källa"},
-        ["kurs/01-forsta.md:17: 'sources' must be a list (lines starting with '- '), not text"],
+        [
+            "kurs/01-forsta.md:17: fältet 'sources' ska vara en lista (rader som börjar med '- '), inte text"
+        ],
         id="sources-not-list",
     ),
     pytest.param(
         {"key_point: En mening att minnas.": "key_point: En mening. Och en till."},
-        ["kurs/01-forsta.md:4: warning: 'key_point' should be ONE sentence"],
+        [
+            "kurs/01-forsta.md:4: varning: fältet 'key_point' ska vara EN mening: flytta resten till texten"
+        ],
         id="two-sentences",
     ),
     pytest.param(
         {"Lektionstext här.\n": ""},
-        ["kurs/01-forsta.md:20: the lesson text is empty: write it after the closing '---'"],
+        ["kurs/01-forsta.md:20: lektionstexten är tom: skriv den efter den avslutande raden '---'"],
         id="empty-body",
     ),
     pytest.param(
         {"Lektionstext här.": "Lektionstext här.\n\n<div>Hej</div>"},
-        ["kurs/01-forsta.md:22: raw HTML is not allowed in the text: write it in Markdown"],
+        ["kurs/01-forsta.md:22: HTML är inte tillåtet i texten: skriv med Markdown"],
         id="html-block",
     ),
     pytest.param(
         {"Lektionstext här.": "Lektionstext\n<b>här</b>."},
-        ["kurs/01-forsta.md:21: raw HTML is not allowed in the text: write it in Markdown"],
+        ["kurs/01-forsta.md:21: HTML är inte tillåtet i texten: skriv med Markdown"],
         id="html-inline",
     ),
     pytest.param(
         {"Lektionstext här.": "## Rubrik\n\nLektionstext här.\n\n### Det går bra"},
         [
-            "kurs/01-forsta.md:20: headings '#' and '##' are not allowed in the text: "
-            "use '###' at most"
+            "kurs/01-forsta.md:20: rubriker med '#' och '##' är inte tillåtna i texten: använd högst '###'"
         ],
         id="big-heading",
     ),
     pytest.param(
         {"Lektionstext här.": "Lektionstext här.\n\n![Bild](https://example.org/a.png)"},
-        ["kurs/01-forsta.md:22: images are not allowed in lessons: describe it in words"],
+        ["kurs/01-forsta.md:22: bilder är inte tillåtna i lektioner: beskriv bilden med ord"],
         id="image",
     ),
     pytest.param(
         {"Lektionstext här.": "Lektionstext här.\nLäs [mer](https://example.org)."},
         [
-            "kurs/01-forsta.md:21: links are not allowed in the text: put one page under "
-            "'read_more:'"
+            "kurs/01-forsta.md:21: länkar är inte tillåtna i texten: lägg en sida att läsa under 'read_more:'"
         ],
         id="link",
     ),
     pytest.param(
         {"---\nid:": "id:"},
         [
-            "kurs/01-forsta.md:1: the file must start with a line '---', then the fields, "
-            "then '---' again"
+            "kurs/01-forsta.md:1: filen ska börja med en rad '---', sedan fälten och sedan '---' igen"
         ],
         id="no-front-matter",
     ),
     pytest.param(
         {"---\nLektionstext": "Lektionstext"},
         [
-            "kurs/01-forsta.md:1: the front matter is not closed: add a line '---' between "
-            "the fields and the text"
+            "kurs/01-forsta.md:1: fälten i början av filen avslutas inte: lägg till en rad '---' mellan fälten och texten"
         ],
         id="unclosed-front-matter",
     ),
@@ -248,8 +253,8 @@ def test_word_limit_counts_key_point_what_you_do_and_text(tmp_path: Path) -> Non
     longer = lesson_text(replace={"Lektionstext här.": body + " ett"})
     (tmp_path / "kurs" / "01-forsta.md").write_text(longer, encoding="utf-8")
     assert rendered(tmp_path) == [
-        f"kurs/01-forsta.md:4: key_point, what_you_do and the text have {MAX_WORDS + 1} words; "
-        f"at most {MAX_WORDS}"
+        f"kurs/01-forsta.md:4: key_point, what_you_do och texten har tillsammans {MAX_WORDS + 1} "
+        f"ord men får ha högst {MAX_WORDS}: korta lektionen"
     ]
 
 
@@ -257,17 +262,19 @@ def test_yaml_tab_error_points_at_the_line(tmp_path: Path) -> None:
     text = lesson_text(replace={"  title: Mer att läsa": "\ttitle: Mer att läsa"})
     write_course(tmp_path, lessons={"01-forsta": text})
     [problem] = rendered(tmp_path)
-    assert problem.startswith("kurs/01-forsta.md:15: YAML syntax error: found character '\\t'")
-    assert problem.endswith("(indent with spaces, not tabs)")
+    assert problem == (
+        "kurs/01-forsta.md:15: raden går inte att läsa som YAML (vid tecken 1): raden har ett "
+        "tabbtecken: gör indrag med mellanslag i stället"
+    )
 
 
 @pytest.mark.parametrize(
-    ("front_matter", "what"), [("- a\n- b\n", "a list"), ("", "empty"), ("12\n", "a number")]
+    ("front_matter", "what"), [("- a\n- b\n", "en lista"), ("", "tomt"), ("12\n", "ett tal")]
 )
 def test_front_matter_must_be_fields(tmp_path: Path, front_matter: str, what: str) -> None:
     write_course(tmp_path, lessons={"01-forsta": f"---\n{front_matter}---\nText.\n"})
     assert rendered(tmp_path) == [
-        f"kurs/01-forsta.md:2: expected fields like 'title: ...', but this is {what}"
+        f"kurs/01-forsta.md:2: här ska det stå fält som 'title: ...', men det är {what}"
     ]
 
 
@@ -276,8 +283,8 @@ def test_not_utf8_names_the_line(tmp_path: Path) -> None:
     text = lesson_text().replace("Rubrik", "Rubrik på svenska")
     (tmp_path / "kurs" / "01-forsta.md").write_bytes(text.encode("latin-1"))
     assert rendered(tmp_path) == [
-        "kurs/01-forsta.md:3: the file is not UTF-8 text (byte 0xe5): save it as UTF-8 in your "
-        "editor"
+        "kurs/01-forsta.md:3: filen är inte sparad som UTF-8 (byte 0xe5): spara den som UTF-8 i "
+        "din textredigerare"
     ]
 
 
@@ -307,8 +314,10 @@ def test_bundled_courses_use_three_or_four_options(tmp_path: Path) -> None:
     write_course(tmp_path, lessons={"01-forsta": two, "02-andra": five})
     assert rendered(tmp_path) == []
     assert rendered(tmp_path, bundled=True) == [
-        "kurs/01-forsta.md:8: warning: bundled courses use 3 or 4 options; this quiz has 2",
-        "kurs/02-andra.md:8: warning: bundled courses use 3 or 4 options; this quiz has 5",
+        "kurs/01-forsta.md:8: varning: kurserna som följer med Nanolearn har 3 eller 4 "
+        "svarsalternativ; här är de 2",
+        "kurs/02-andra.md:8: varning: kurserna som följer med Nanolearn har 3 eller 4 "
+        "svarsalternativ; här är de 5",
     ]
     assert load_courses(tmp_path, bundled=True).ok  # warnings do not block
 
@@ -317,6 +326,6 @@ def test_ids_are_unique_across_courses(tmp_path: Path) -> None:
     write_course(tmp_path, "kurs-a")
     write_course(tmp_path, "kurs-b")
     assert rendered(tmp_path) == [
-        "kurs-b/01-forsta.md:2: id 't-01' is already used by kurs-a/01-forsta.md:2; "
-        "every lesson needs its own id"
+        "kurs-b/01-forsta.md:2: id ”t-01” används redan i kurs-a/01-forsta.md:2: "
+        "varje lektion behöver ett eget id"
     ]

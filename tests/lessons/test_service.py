@@ -145,8 +145,9 @@ def test_a_lesson_cannot_move_to_another_course(
         service.sync_courses(session, load_courses(tmp_path), clock.now())
     [problem] = caught.value.problems
     assert str(problem) == (
-        f"{tmp_path}/kurs-b/01-forsta.md:2: id 't-01' belongs to course 'kurs-a' in the "
-        "database; a lesson cannot move to another course: give it a new id, or move it back"
+        f"{tmp_path}/kurs-b/01-forsta.md:2: id ”t-01” hör till kursen ”kurs-a” i databasen, och "
+        "en lektion kan inte flytta till en annan kurs: ge lektionen ett nytt id, eller flytta "
+        "tillbaka den"
     )
     session.rollback()
     assert counts(session) == (1, 1, 1)

@@ -3,11 +3,16 @@ library prefixes, and show the bad value with what to do."""
 
 from __future__ import annotations
 
+import ast
 import json
+from http import HTTPStatus
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from app.core.runtime import Runtime
 from tests.campaigns.test_campaign_api import BODY
+from tests.flow import add_staff, sync_lessons
 
 URL = "/api/v1/campaigns"
 BAD = {
@@ -79,3 +84,78 @@ def test_other_errors_follow_the_language_too(
     )
     assert "JSON" in json.dumps(broken.json(), ensure_ascii=False)
     assert "Value error" not in broken.text and broken.json()["title"] == "Ogiltig begäran"
+
+
+def _both(
+    client: TestClient, method: str, url: str, headers: dict[str, str], **kw: object
+) -> tuple[dict[str, object], dict[str, object]]:
+    swedish = client.request(method, url, headers=headers, **kw)  # type: ignore[arg-type]
+    english = client.request(method, url, headers={**headers, **ENGLISH}, **kw)  # type: ignore[arg-type]
+    assert swedish.status_code == english.status_code >= 400, swedish.text
+    return swedish.json(), english.json()
+
+
+def test_service_refusals_answer_in_the_callers_language(
+    client: TestClient, runtime: Runtime, editor_headers: dict[str, str]
+) -> None:
+    sync_lessons(runtime)
+    sv, en = _both(client, "GET", "/api/v1/employees/999999", editor_headers)
+    assert (sv["title"], en["title"]) == ("Anställd finns inte", "No such employee")
+    assert "Det finns ingen anställd med id 999999" in str(sv["detail"])
+    assert "There is no employee with id 999999" in str(en["detail"])
+
+    created = client.post(URL, json=BODY, headers=editor_headers).json()["id"]
+    sv, en = _both(client, "POST", f"{URL}/{created}/start", editor_headers)
+    assert (sv["title"], en["title"]) == ("Kampanjen når ingen", "The campaign reaches no one")
+    assert "Importera personallistan" in str(sv["detail"])
+    assert "Import the staff list" in str(en["detail"])
+
+    add_staff(runtime, "Socialförvaltningen", 2)
+    body = {**BODY, "audience": {"departments": ["Socialförvaltninge"]}}
+    sv, en = _both(client, "POST", URL, editor_headers, json=body)
+    assert (sv["title"], en["title"]) == ("Okänd förvaltning", "Unknown department")
+    assert "”Socialförvaltninge”" in str(sv["detail"]) and "Skriv namnet" in str(sv["detail"])
+    assert "“Socialförvaltninge”" in str(en["detail"]) and "Write the name" in str(en["detail"])
+    assert _messages(en)["audience.departments"] == (
+        "unknown department “Socialförvaltninge”. Did you mean “Socialförvaltningen”?"
+    )
+
+    sv, en = _both(
+        client, "GET", "/api/v1/courses/radikalisering/lessons/nej/preview", editor_headers
+    )
+    assert (sv["title"], en["title"]) == ("Lektionen finns inte", "No such lesson")
+    assert "”nej”" in str(sv["detail"]) and "“nej”" in str(en["detail"])
+    sv, en = _both(client, "GET", "/api/v1/courses/nej/export", editor_headers)
+    assert (sv["title"], en["title"]) == ("Kursen finns inte", "Course not found")
+
+
+def _one_language(text: ast.expr, phrases: set[str]) -> bool:
+    def words(value: object) -> bool:
+        return isinstance(value, str) and any(c.isalpha() for c in value)
+
+    if isinstance(text, ast.Constant):
+        return words(text.value) and text.value not in phrases
+    if isinstance(text, ast.JoinedStr):
+        return any(isinstance(p, ast.Constant) and words(p.value) for p in text.values)
+    return False
+
+
+def test_no_refusal_is_written_in_one_language_only() -> None:
+    """Every ProblemError and HTTPException in the app gives its title and detail as a Text (both
+    languages), a bare status phrase (the API words it per language), or a value from elsewhere
+    (a relay's answer, a message built by a checker); never a plain literal in one language."""
+    phrases = {status.phrase for status in HTTPStatus}
+    found = []
+    for path in sorted((Path(__file__).parents[2] / "app").rglob("*.py")):
+        for call in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(call, ast.Call) or getattr(
+                call.func, "id", getattr(call.func, "attr", None)
+            ) not in ("ProblemError", "HTTPException"):
+                continue
+            texts = call.args[1:3] + [
+                k.value for k in call.keywords if k.arg in ("title", "detail")
+            ]
+            for text in texts:
+                if _one_language(text, phrases):
+                    found.append(f"{path.name}:{call.lineno}")
+    assert found == []

@@ -104,8 +104,9 @@ class CampaignPage:
 
 
 def campaign_page(
-    session: Session, campaign: Campaign, now: datetime, min_group: int
+    session: Session, campaign: Campaign, now: datetime, min_group: int, csv_separator: str = "auto"
 ) -> CampaignPage:
+    """The campaign's page; `csv_separator` is REPORT_CSV_SEPARATOR, which the CSV button names."""
     report = learning_report(session, campaign, min_group)
     totals = campaign_figures(session, campaign.id)
     course = session.get(Course, campaign.course_id)
@@ -140,7 +141,7 @@ def campaign_page(
         min_group=min_group,
         flagged=_flagged(report),
         flag_rule=FLAG_RULE,
-        downloads=download_groups(campaign.id, min_group),
+        downloads=download_groups(campaign.id, min_group, csv_separator),
     )
 
 

@@ -1,7 +1,8 @@
 """The download buttons of a campaign: every export the API offers, through the dashboard.
 
 Excel (XLSX) comes first and is the prominent button: it opens right in Excel whatever its
-language. The CSV button says its separator (a semicolon, for Excel set to Swedish)."""
+language. The CSV button says its separator: REPORT_CSV_SEPARATOR's, and with "auto" a semicolon,
+as Excel set to Swedish wants (the dashboard is in Swedish)."""
 
 from __future__ import annotations
 
