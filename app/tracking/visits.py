@@ -68,8 +68,9 @@ def store_group(
     _store_views_and_clicks(session, live)
     for visit in live:
         if visit.act is not None and visit.opened is not None:
-            with session.begin_nested():
-                visit.value = visit.act(session, visit.opened)
+            # No savepoint of its own: an act that fails fails the group, which the gate then
+            # stores again one request at a time (gate.py), so the others still get through.
+            visit.value = visit.act(session, visit.opened)
 
 
 def _count(session: Session, visits: list[Visit], limits: PublicLimits) -> list[Visit]:

@@ -4,6 +4,7 @@ its own gate, thread and memory); tests/tracking/test_serve_workers.py runs real
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import timedelta
 
@@ -16,10 +17,14 @@ from app.core.clock import FakeClock
 from app.core.runtime import Runtime
 from app.main import create_app
 from app.tracking import gate as gate_module
-from app.tracking.models import LinkHit, PublicHit
+from app.tracking.gate import Gate, NotStoredError
+from app.tracking.models import EventKind, LinkHit, PublicHit
+from app.tracking.ratelimit import PublicLimits
+from app.tracking.service import VersionCache
+from app.tracking.visits import Visit
 from tests.flow import BROWSER_UA, mail_links
 from tests.smtp_server import SmtpSink
-from tests.tracking.campaign import ANNA, events_of, send_first_lesson
+from tests.tracking.campaign import ANNA, delivery_id, events_of, send_first_lesson
 
 OFFICE = ("192.0.2.30", 40000)
 
@@ -140,3 +145,40 @@ def test_an_idle_gate_ends_its_threads_and_the_next_request_starts_one(
     assert gate._running == []  # no thread, and so no connection, held while idle
     assert client.get("/l/second.x").status_code == 404
     assert rows(runtime, PublicHit) == 3  # one address, two tokens: both requests counted
+
+
+def test_a_request_that_fails_in_its_group_fails_alone(
+    runtime: Runtime,
+    client: TestClient,
+    clock: FakeClock,
+    smtp_sink: SmtpSink,
+    editor_headers: dict[str, str],
+) -> None:
+    sent = send_first_lesson(runtime, client, clock, smtp_sink, editor_headers)
+    clock.advance(minutes=30)
+    gate = Gate(runtime.engine, PublicLimits(1000, 1000), VersionCache())
+    anna = delivery_id(runtime, sent.mail[ANNA])
+
+    def broken(_session: object, _opened: object) -> None:
+        raise RuntimeError("a bug in one request's work")
+
+    def visit(act: object = None) -> Visit:
+        return Visit(
+            now=clock.now(),
+            keys=("a-test", "t-anna"),
+            delivery_id=anna,
+            user_agent=BROWSER_UA,
+            link="l:",
+            record=lambda opened: (EventKind.view, opened.questions[0].lesson_id),
+            act=act,  # type: ignore[arg-type]
+        )
+
+    async def both() -> list[object]:
+        return await asyncio.gather(
+            gate.enter(visit(broken)), gate.enter(visit()), return_exceptions=True
+        )
+
+    failed, stored = asyncio.run(both())
+    assert isinstance(failed, NotStoredError)
+    assert isinstance(stored, Visit) and stored.opened is not None
+    assert len(events_of(runtime, sent.mail[ANNA])) == 1  # the good one's view, not the other's
