@@ -35,7 +35,6 @@ from app.tracking.service import (
     Opened,
     Question,
     VersionCache,
-    is_opted_out,
     opt_out,
     record_answer,
     test_send_language,
@@ -337,13 +336,13 @@ async def unsubscribe_page(request: Request) -> HTMLResponse:
 
     No event of its own, but scanners open this link with the others: it counts to a burst."""
     token = request.path_params["token"]
-    entered = await _enter(request, token, link="u", act=is_opted_out)
+    entered = await _enter(request, token, link="u")
     if entered.page is not None:
         return entered.page
     opened = entered.opened
     if opened is None:
         return not_found(request)
-    done = bool(entered.value)
+    done = opened.opted_out
     return html(
         request,
         pages.unsubscribe_page(

@@ -70,6 +70,7 @@ class Opened:
     course: CourseText
     questions: list[Question]
     local_help: str = ""  # the campaign's own contacts, shown after the course's help
+    opted_out: bool = False  # the person has left this campaign
 
     def question(self, lesson_key: str) -> Question | None:
         return next((q for q in self.questions if q.item.key == lesson_key), None)
@@ -160,6 +161,7 @@ def open_many(
             Course.language,
             Course.help_text,
             Campaign.local_help,
+            Enrollment.status,
         )
         .join(Enrollment, Enrollment.id == Delivery.enrollment_id)
         .join(Employee, Employee.id == Enrollment.employee_id)
@@ -181,7 +183,8 @@ def open_many(
             for lid, h, review in items[row[0]]
             if (lid, h) in found
         ]
-        opened[row[0]] = Opened(mails[row[0]], course, questions, row[13])
+        opted_out = row[14] == EnrollmentStatus.opted_out
+        opened[row[0]] = Opened(mails[row[0]], course, questions, row[13], opted_out)
     return opened
 
 
@@ -272,11 +275,6 @@ def _repeat_of(earlier: Sequence[Answer], option: int, answered_at: datetime) ->
     since = answered_at - timedelta(seconds=REPEAT_SECONDS)
     same = [a for a in earlier if a.option_index == option and a.answered_at >= since]
     return min(same, key=lambda a: a.attempt, default=None)
-
-
-def is_opted_out(session: Session, opened: Opened) -> bool:
-    enrollment = session.get(Enrollment, opened.delivery.enrollment_id)
-    return enrollment is not None and enrollment.status == EnrollmentStatus.opted_out
 
 
 def opt_out(session: Session, opened: Opened, now: datetime) -> None:
