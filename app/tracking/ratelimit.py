@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -112,7 +112,7 @@ class PublicLimits:
 def read_counts(session: Session, keys: set[str], window: int) -> dict[str, tuple[int, int]]:
     """(previous, current) window counts of `keys`."""
     counts: dict[str, list[int]] = {}
-    rows = session.execute(
+    rows = session.connection().execute(
         select(PublicHit.key, PublicHit.window, PublicHit.count).where(
             PublicHit.window.in_((window - 1, window)), PublicHit.key.in_(sorted(keys))
         )
@@ -128,17 +128,19 @@ def add_counts(session: Session, added: Counter[str], window: int) -> None:
     if not added:
         return
     rows = [{"window": window, "key": k, "count": added[k]} for k in sorted(added)]
-    session.execute(_upsert(session.get_bind().dialect.name), rows)
+    connection = session.connection()
+    connection.execute(_upsert(connection.dialect.name), rows)
 
 
 @functools.cache
 def _upsert(dialect: str) -> Any:
     """One statement for every group (executemany), so it is compiled once, not per group."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(PublicHit)
+    table: Table = PublicHit.__table__  # type: ignore[assignment]  # Core: no ORM bulk path
+    statement = insert(table)
     return statement.on_conflict_do_update(
-        index_elements=[PublicHit.window, PublicHit.key],
-        set_={"count": PublicHit.count + statement.excluded.count},
+        index_elements=[table.c.window, table.c.key],
+        set_={"count": table.c.count + statement.excluded.count},
     )
 
 

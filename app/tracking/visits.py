@@ -92,7 +92,7 @@ def _count(session: Session, visits: list[Visit], limits: PublicLimits) -> list[
 def _store_views_and_clicks(session: Session, visits: list[Visit]) -> None:
     hits = [v for v in visits if v.link is not None]
     if hits:
-        session.execute(
+        session.connection().execute(
             insert(_LINK_HITS),
             [{"delivery_id": v.delivery_id, "link": v.link, "at": v.now} for v in hits],
         )
@@ -123,7 +123,7 @@ def _store_views_and_clicks(session: Session, visits: list[Visit]) -> None:
             }
         )
     if rows:
-        session.execute(insert(_EVENTS), rows)
+        session.connection().execute(insert(_EVENTS), rows)
     began: dict[int, datetime] = {}
     for visit in hits:
         start = bursts.get(id(visit))
@@ -144,15 +144,19 @@ def _bursts(session: Session, hits: list[Visit]) -> dict[int, datetime]:
         return {}
     earliest = min(v.now for v in hits) - BURST_WINDOW
     latest = max(v.now for v in hits)
-    rows = session.execute(
-        select(LinkHit.delivery_id, LinkHit.link, func.min(LinkHit.at))
-        .where(
-            LinkHit.delivery_id.in_(sorted({v.delivery_id for v in hits if v.delivery_id})),
-            LinkHit.at >= earliest,
-            LinkHit.at <= latest,
+    rows = (
+        session.connection()
+        .execute(
+            select(LinkHit.delivery_id, LinkHit.link, func.min(LinkHit.at))
+            .where(
+                LinkHit.delivery_id.in_(sorted({v.delivery_id for v in hits if v.delivery_id})),
+                LinkHit.at >= earliest,
+                LinkHit.at <= latest,
+            )
+            .group_by(LinkHit.delivery_id, LinkHit.link)
         )
-        .group_by(LinkHit.delivery_id, LinkHit.link)
-    ).all()
+        .all()
+    )
     by_delivery: dict[int, list[tuple[datetime, str]]] = {}
     for delivery_id, link, first in rows:
         by_delivery.setdefault(delivery_id, []).append((first, link))
