@@ -15,7 +15,7 @@ from app.auth.throttle import FailureThrottle
 from app.core.errors import BodyLimit, CatchUnhandled, install_error_handlers
 from app.core.health import router as health
 from app.core.metrics import registry_for
-from app.core.runtime import Runtime
+from app.core.runtime import Runtime, tune_gc_for_serving
 from app.dashboard.router import router as dashboard
 from app.dashboard.sso import router as dashboard_sso
 from app.delivery.devinbox import router as devinbox
@@ -101,7 +101,9 @@ def serving_app() -> FastAPI:
     from app.core.logging import configure_logging
 
     configure_logging()
-    return create_app(Runtime.create(), background=False)
+    app = create_app(Runtime.create(), background=False)
+    tune_gc_for_serving()
+    return app
 
 
 def _include_routers(app: FastAPI) -> None:

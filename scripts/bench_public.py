@@ -120,7 +120,7 @@ def run_database(kind: str, args: argparse.Namespace, workdir: Path) -> dict[str
         people = links[: args.links]
         lines = {page: request_lines(people, page) for page in PAGES}
         fast = {**env, "NANOLEARN_PUBLIC_RATE_PER_TOKEN": "1000000"}
-        with server("app", fast) as (base, pids):
+        with server("app", fast, args.workers) as (base, pids):
             sizes = page_sizes(base, links)
             result["page_bytes"] = sizes
             if args.profile:
@@ -195,7 +195,7 @@ def main() -> None:
     parser.add_argument("--paced-connections", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=1, help="runs per figure, the best kept")
     parser.add_argument(
-        "--workers", type=int, default=1, choices=[1], help="server processes (only 1 so far)"
+        "--workers", type=int, default=1, help="serving processes, as serve --workers N"
     )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--profile", help="a directory for py-spy's stacks (pip install py-spy)")

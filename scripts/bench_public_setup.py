@@ -97,9 +97,16 @@ def serve_main(kind: str, port: int, workers: int) -> None:
         sizes = json.loads(os.environ["BENCH_SIZES"])
         uvicorn.run(bare_app(sizes), **uvicorn_options(port, 1))  # type: ignore[arg-type]
         return
+    if workers > 1:  # as `nanolearn serve --workers N` runs its serving processes
+        options = uvicorn_options(port, workers)
+        uvicorn.run("app.main:serving_app", factory=True, **options)  # type: ignore[arg-type]
+        return
+    from app.core.runtime import tune_gc_for_serving
     from app.main import create_app
 
-    uvicorn.run(create_app(), **uvicorn_options(port, 1))  # type: ignore[arg-type]
+    app = create_app()
+    tune_gc_for_serving()  # as `nanolearn serve` does
+    uvicorn.run(app, **uvicorn_options(port, 1))  # type: ignore[arg-type]
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from app.cli.campaigns import app as campaigns_app
 from app.cli.courses import app as courses_app
 from app.cli.swedish import use_swedish
 from app.core.config import Settings, base_url_problem, get_settings
-from app.core.runtime import Runtime
+from app.core.runtime import Runtime, tune_gc_for_serving
 from app.employees.cli import app as employees_app
 from app.learning.cli import app as learning_app
 from app.lessons.cli import app as lessons_app
@@ -107,7 +107,9 @@ def serve(
     }
     if workers == 1:
         # No access log: it would carry the tokens in lesson links.
-        uvicorn.run(create_app(runtime, background=True), access_log=False, **options)
+        app = create_app(runtime, background=True)
+        tune_gc_for_serving()
+        uvicorn.run(app, access_log=False, **options)
         return
     _serve_workers(settings, workers, options)
 
