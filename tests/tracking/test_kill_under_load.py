@@ -145,13 +145,16 @@ def _env(settings: Settings, tmp_path: Path) -> dict[str, str]:
 
 
 @contextmanager
-def serving(env: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+def serving(
+    env: dict[str, str], log: Path, workers: int = 1
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """`nanolearn serve` on a free port, in a process group of its own, once /healthz answers."""
     for _ in range(3):  # a free port may be taken by someone else before the server binds it
         port = free_port()
         with log.open("ab") as handle:
             process = subprocess.Popen(
-                [NANOLEARN, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                [NANOLEARN, "serve", "--host", "127.0.0.1", "--port", str(port)]
+                + (["--workers", str(workers)] if workers > 1 else []),
                 env=env,
                 cwd=log.parent,
                 stdout=handle,
@@ -282,11 +285,13 @@ def kill_under_load(process: subprocess.Popen[bytes], load: Load) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2], ids=["one process", "serve --workers 2"])
 def test_a_sigkill_under_load_loses_nothing_that_was_answered(
-    settings: Settings, engine: Engine, tmp_path: Path
+    settings: Settings, engine: Engine, tmp_path: Path, workers: int
 ) -> None:
     mails = sent_mails(settings, engine, EMAILS)
-    with serving(_env(settings, tmp_path), tmp_path / "serve.log") as (process, port):
+    env = _env(settings, tmp_path)
+    with serving(env, tmp_path / "serve.log", workers) as (process, port):
         load = Load(port, mails)
         kill_under_load(process, load)
 
