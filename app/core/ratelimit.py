@@ -1,5 +1,6 @@
-"""A sliding-window counter per key, in memory, per process: the public pages' limits and the
-throttle on failed sign-ins use it.
+"""A sliding-window counter per key, in memory, per process (the throttle on failed sign-ins),
+and its window arithmetic (`estimate`, `wait_seconds`), which the public pages' limits use with
+their counts in the database (app/tracking/ratelimit.py).
 
 The window is approximated from two fixed windows (the current one, plus the previous one
 weighted by how much of it still overlaps), so memory is two counters per key, and the number

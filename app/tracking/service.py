@@ -192,24 +192,6 @@ def open_many(
     return opened
 
 
-def new_event(
-    opened: Opened,
-    kind: EventKind,
-    lesson_id: int | None,
-    now: datetime,
-    verdict: tuple[EventClass, str],
-) -> Event:
-    """A view or click to store (app/tracking/writer.py writes it in a group commit)."""
-    return Event(
-        kind=kind,
-        delivery_id=opened.delivery.id,
-        lesson_id=lesson_id,
-        occurred_at=now,
-        classification=verdict[0],
-        class_reason=verdict[1],
-    )
-
-
 def reclassify_burst(session: Session, delivery_id: int, since: datetime) -> int:
     """Mark the e-mail's human-looking views and clicks since `since` as part of a link burst.
 
