@@ -14,19 +14,23 @@ def audit_target(employee_id: int) -> str:
     return f"employee {employee_id}"
 
 
+def no_such_employee(employee_id: int) -> ProblemError:
+    return ProblemError(
+        404,
+        Text("Anställd finns inte", "No such employee"),
+        Text(
+            f"Det finns ingen anställd med id {employee_id}. Sök i listan med GET "
+            "/api/v1/employees.",
+            f"There is no employee with id {employee_id}. Search the list with GET "
+            "/api/v1/employees.",
+        ),
+    )
+
+
 def person_or_problem(session: Session, employee_id: int) -> Employee:
     employee = session.get(Employee, employee_id)
     if employee is None:
-        raise ProblemError(
-            404,
-            Text("Anställd finns inte", "No such employee"),
-            Text(
-                f"Det finns ingen anställd med id {employee_id}. Sök i listan med GET "
-                "/api/v1/employees.",
-                f"There is no employee with id {employee_id}. Search the list with GET "
-                "/api/v1/employees.",
-            ),
-        )
+        raise no_such_employee(employee_id)
     if employee.erased_at is not None:
         # 410, not 404: the admin learns the request was already fulfilled, and when.
         raise ProblemError(

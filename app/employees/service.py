@@ -16,7 +16,7 @@ from app.core.errors import ProblemError
 from app.core.i18n import Text
 from app.employees.deliverability import clear_mark
 from app.employees.models import Employee
-from app.employees.people import audit_target, person_or_problem
+from app.employees.people import audit_target, no_such_employee, person_or_problem
 from app.employees.schemas import EmployeePatch
 
 
@@ -54,16 +54,7 @@ def _matches(word: str) -> ColumnElement[bool]:
 def get_employee(session: Session, employee_id: int) -> Employee:
     employee = session.get(Employee, employee_id)
     if employee is None or employee.erased_at is not None:
-        raise ProblemError(
-            404,
-            Text("Anställd finns inte", "No such employee"),
-            Text(
-                f"Det finns ingen anställd med id {employee_id}. Sök i listan med GET "
-                "/api/v1/employees.",
-                f"There is no employee with id {employee_id}. Search the list with GET "
-                "/api/v1/employees.",
-            ),
-        )
+        raise no_such_employee(employee_id)
     return employee
 
 

@@ -24,9 +24,23 @@ from app.tracking.service import VersionCache
 from app.tracking.visits import Visit
 from tests.flow import BROWSER_UA, mail_links
 from tests.smtp_server import SmtpSink
-from tests.tracking.campaign import ANNA, delivery_id, events_of, send_first_lesson
+from tests.tracking.campaign import ANNA, Sent, delivery_id, events_of, send_first_lesson
 
 OFFICE = ("192.0.2.30", 40000)
+
+
+@pytest.fixture
+def sent(
+    runtime: Runtime,
+    client: TestClient,
+    clock: FakeClock,
+    smtp_sink: SmtpSink,
+    editor_headers: dict[str, str],
+) -> Sent:
+    """The first lesson sent to Anna and Erik, half an hour ago (past the scanner window)."""
+    mail = send_first_lesson(runtime, client, clock, smtp_sink, editor_headers)
+    clock.advance(minutes=30)
+    return mail
 
 
 def other_process(runtime: Runtime, clock: FakeClock) -> FastAPI:
@@ -60,11 +74,8 @@ def test_a_link_burst_across_processes_is_caught(
     runtime: Runtime,
     client: TestClient,
     clock: FakeClock,
-    smtp_sink: SmtpSink,
-    editor_headers: dict[str, str],
+    sent: Sent,
 ) -> None:
-    sent = send_first_lesson(runtime, client, clock, smtp_sink, editor_headers)
-    clock.advance(minutes=30)
     links = mail_links(sent.mail[ANNA])
     answers = next(iter(links.answers.values()))
     assert links.view is not None and len(answers) >= 2
@@ -84,11 +95,8 @@ def test_old_counts_and_link_hits_are_deleted_as_time_goes_on(
     runtime: Runtime,
     client: TestClient,
     clock: FakeClock,
-    smtp_sink: SmtpSink,
-    editor_headers: dict[str, str],
+    sent: Sent,
 ) -> None:
-    sent = send_first_lesson(runtime, client, clock, smtp_sink, editor_headers)
-    clock.advance(minutes=30)
     view = mail_links(sent.mail[ANNA]).view
     assert view is not None
     for i in range(20):
@@ -112,12 +120,9 @@ def test_a_refused_request_stores_nothing_and_waiting_is_enough(
     runtime: Runtime,
     client: TestClient,
     clock: FakeClock,
-    smtp_sink: SmtpSink,
-    editor_headers: dict[str, str],
+    sent: Sent,
 ) -> None:
     settings = runtime.settings.model_copy(update={"public_rate_per_token": 5})
-    sent = send_first_lesson(runtime, client, clock, smtp_sink, editor_headers)
-    clock.advance(minutes=30)
     view = mail_links(sent.mail[ANNA]).view
     assert view is not None
     browser = {"User-Agent": BROWSER_UA}
@@ -151,11 +156,8 @@ def test_a_request_that_fails_in_its_group_fails_alone(
     runtime: Runtime,
     client: TestClient,
     clock: FakeClock,
-    smtp_sink: SmtpSink,
-    editor_headers: dict[str, str],
+    sent: Sent,
 ) -> None:
-    sent = send_first_lesson(runtime, client, clock, smtp_sink, editor_headers)
-    clock.advance(minutes=30)
     gate = Gate(runtime.engine, PublicLimits(1000, 1000), VersionCache())
     anna = delivery_id(runtime, sent.mail[ANNA])
 
