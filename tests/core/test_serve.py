@@ -82,32 +82,41 @@ def _hang_up(port: int) -> None:
         sock.recv(1024)
 
 
+def editor_key(engine: Engine) -> dict[str, str]:
+    with make_session_factory(engine)() as session:
+        _, key = create_api_key(session, "test", Role.editor, datetime.now(UTC))
+        session.commit()
+    return {"Authorization": f"Bearer {key}"}
+
+
+def send_a_test(base: str, headers: dict[str, str], name: str) -> None:
+    """A new campaign, and a test-send of its first lesson to Anna, through the API."""
+    campaign = {
+        "name": name,
+        "course": "radikalisering",
+        "schedule": {"start_date": "2026-01-05", "weekdays": ["mon"], "time": "09:00"},
+    }
+    created = httpx.post(f"{base}/api/v1/campaigns", json=campaign, headers=headers)
+    assert created.status_code == 201, created.text
+    sent = httpx.post(
+        f"{base}/api/v1/campaigns/{created.json()['id']}/test-send",
+        json={"email": "anna.lind@kommun.example"},
+        headers=headers,
+        timeout=30,
+    )
+    assert sent.status_code == 200, sent.text
+
+
 def test_serve_on_another_port_puts_that_port_in_the_links_and_logs_quiet_json(
     tmp_path: Path, database_url: str, engine: Engine
 ) -> None:
     port, mail_port = free_port(), free_port()
     env = _env(tmp_path, database_url=database_url, dev_mail_port=str(mail_port))
-    with make_session_factory(engine)() as session:
-        _, key = create_api_key(session, "test", Role.editor, datetime.now(UTC))
-        session.commit()
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = editor_key(engine)
     base = f"http://127.0.0.1:{port}"
-    campaign = {
-        "name": "Portprov",
-        "course": "radikalisering",
-        "schedule": {"start_date": "2026-01-05", "weekdays": ["mon"], "time": "09:00"},
-    }
 
     with serving(["--port", str(port)], env, tmp_path, port) as log:
-        created = httpx.post(f"{base}/api/v1/campaigns", json=campaign, headers=headers)
-        assert created.status_code == 201, created.text
-        sent = httpx.post(
-            f"{base}/api/v1/campaigns/{created.json()['id']}/test-send",
-            json={"email": "anna.lind@kommun.example"},
-            headers=headers,
-            timeout=30,
-        )
-        assert sent.status_code == 200, sent.text
+        send_a_test(base, headers, "Portprov")
         for _ in range(5):
             _hang_up(mail_port)
         inbox = httpx.get(f"{base}/dev/inbox")

@@ -9,17 +9,13 @@ import email.policy
 import mailbox
 import re
 import subprocess
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine
 
-from app.auth.models import Role
-from app.auth.service import create_api_key
-from app.core.db import make_session_factory
-from tests.core.test_serve import _env, serving
+from tests.core.test_serve import _env, editor_key, send_a_test, serving
 from tests.smtp_server import free_port
 
 LIMIT = 10
@@ -42,27 +38,11 @@ def test_two_serving_processes_share_the_limits_and_the_jobs_run_once(
         dev_mail_port=str(mail_port),
         public_rate_per_address=str(LIMIT),
     )
-    with make_session_factory(engine)() as session:
-        _, key = create_api_key(session, "test", Role.editor, datetime.now(UTC))
-        session.commit()
-    headers = {"Authorization": f"Bearer {key}"}
+    headers = editor_key(engine)
     base = f"http://127.0.0.1:{port}"
-    campaign = {
-        "name": "Flera processer",
-        "course": "radikalisering",
-        "schedule": {"start_date": "2026-01-05", "weekdays": ["mon"], "time": "09:00"},
-    }
 
     with serving(["--port", str(port), "--workers", "2"], env, tmp_path, port):
-        created = httpx.post(f"{base}/api/v1/campaigns", json=campaign, headers=headers)
-        assert created.status_code == 201, created.text
-        sent = httpx.post(
-            f"{base}/api/v1/campaigns/{created.json()['id']}/test-send",
-            json={"email": "anna.lind@kommun.example"},
-            headers=headers,
-            timeout=30,
-        )
-        assert sent.status_code == 200, sent.text
+        send_a_test(base, headers, "Flera processer")
         # The one jobs process caught the test e-mail; its lesson link opens through a worker.
         (raw,) = [bytes(m) for m in mailbox.Maildir(tmp_path / "data/mail", create=False)]
         caught = email.message_from_bytes(raw, policy=email.policy.default)
