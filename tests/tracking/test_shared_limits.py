@@ -23,24 +23,9 @@ from app.tracking.ratelimit import PublicLimits
 from app.tracking.service import VersionCache
 from app.tracking.visits import Visit
 from tests.flow import BROWSER_UA, mail_links
-from tests.smtp_server import SmtpSink
-from tests.tracking.campaign import ANNA, Sent, delivery_id, events_of, send_first_lesson
+from tests.tracking.campaign import ANNA, Sent, delivery_id, events_of
 
 OFFICE = ("192.0.2.30", 40000)
-
-
-@pytest.fixture
-def sent(
-    runtime: Runtime,
-    client: TestClient,
-    clock: FakeClock,
-    smtp_sink: SmtpSink,
-    editor_headers: dict[str, str],
-) -> Sent:
-    """The first lesson sent to Anna and Erik, half an hour ago (past the scanner window)."""
-    mail = send_first_lesson(runtime, client, clock, smtp_sink, editor_headers)
-    clock.advance(minutes=30)
-    return mail
 
 
 def other_process(runtime: Runtime, clock: FakeClock) -> FastAPI:
