@@ -11,13 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from app.core.clock import FakeClock
-from app.core.runtime import Runtime
 from app.tracking.ratelimit import PER_TOKEN
 from tests.flow import BROWSER_UA, form_action, mail_links
 from tests.security.test_route_roles import PARAMS, ROUTES
-from tests.smtp_server import SmtpSink
-from tests.tracking.campaign import ANNA, ERIK, Sent, send_first_lesson
+from tests.tracking.campaign import ANNA, ERIK, Sent
 
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 EVIL = "https://evil.example/phish"
@@ -33,19 +30,6 @@ def assert_secure_page(response: Response, status: int) -> None:
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["cache-control"] == "no-store"
-
-
-@pytest.fixture
-def sent(
-    runtime: Runtime,
-    client: TestClient,
-    clock: FakeClock,
-    smtp_sink: SmtpSink,
-    editor_headers: dict[str, str],
-) -> Sent:
-    result = send_first_lesson(runtime, client, clock, smtp_sink, editor_headers)
-    clock.advance(minutes=30)
-    return result
 
 
 def visit_every_public_page(client: TestClient, sent: Sent) -> list[tuple[str, Response, int]]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -98,3 +99,18 @@ def events_of(runtime: Runtime, message: EmailMessage) -> list[tuple[str, str, s
 def answer_count(runtime: Runtime) -> int:
     with runtime.session_factory() as session:
         return len(list(session.scalars(select(Answer.id))))
+
+
+@pytest.fixture
+def sent(
+    runtime: Runtime,
+    client: TestClient,
+    clock: FakeClock,
+    smtp_sink: SmtpSink,
+    editor_headers: dict[str, str],
+) -> Sent:
+    """The first lesson sent to Anna and Erik, half an hour ago (past the scanner window).
+    A fixture: the tracking tests get it from their conftest, others import it."""
+    mail = send_first_lesson(runtime, client, clock, smtp_sink, editor_headers)
+    clock.advance(minutes=30)
+    return mail
