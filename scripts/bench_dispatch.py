@@ -121,23 +121,15 @@ def cpu_seconds() -> tuple[float, float]:
     return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
 
 
-def setup(runtime: object, employees: int) -> dict[str, float]:
-    """Employees, a running campaign and its planned slot, through the real services."""
+def start_campaign(session: object, settings: object, employees: int, now: datetime) -> object:
+    """The lessons synced, `employees` people imported and a weekly campaign started, through
+    the real services (not committed); returns the campaign."""
     from app.campaigns.schemas import CampaignCreate
     from app.campaigns.service import create_campaign, transition
-    from app.core.clock import FakeClock
-    from app.core.migrate import upgrade
-    from app.core.runtime import Runtime
-    from app.delivery.jobs import plan_once
     from app.employees.importer import EmployeeRow
     from app.employees.staff_import import import_employees
     from app.lessons.service import sync_from_settings
 
-    assert isinstance(runtime, Runtime) and isinstance(runtime.clock, FakeClock)
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    upgrade(runtime.engine)
-    now = runtime.clock.now()
     rows = [
         EmployeeRow(i + 2, f"anstalld{i}@kommun.example", f"Förnamn{i}", "Efternamn", "Avd", None)
         for i in range(employees)
@@ -149,12 +141,28 @@ def setup(runtime: object, employees: int) -> dict[str, float]:
             "schedule": {"start_date": "2026-01-05", "weekdays": ["mon"], "time": "09:00"},
         }
     )
+    sync_from_settings(session, settings, now)  # type: ignore[arg-type]
+    import_employees(session, rows, mode="upsert", dry_run=False, now=now)  # type: ignore[arg-type]
+    campaign = create_campaign(session, body, now)  # type: ignore[arg-type]
+    transition(session, campaign, "start", now)  # type: ignore[arg-type]
+    return campaign
+
+
+def setup(runtime: object, employees: int) -> dict[str, float]:
+    """Employees, a running campaign and its planned slot, through the real services."""
+    from app.core.clock import FakeClock
+    from app.core.migrate import upgrade
+    from app.core.runtime import Runtime
+    from app.delivery.jobs import plan_once
+
+    assert isinstance(runtime, Runtime) and isinstance(runtime.clock, FakeClock)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    upgrade(runtime.engine)
+    now = runtime.clock.now()
     with runtime.session_factory() as session:
-        sync_from_settings(session, runtime.settings, now)
-        import_employees(session, rows, mode="upsert", dry_run=False, now=now)
-        transition(session, create_campaign(session, body, now), "start", now)
+        start_campaign(session, runtime.settings, employees, now)
         session.commit()
-    del rows
     timings["setup_s"] = time.perf_counter() - started
     runtime.clock.set(SLOT + timedelta(minutes=1))
     started = time.perf_counter()

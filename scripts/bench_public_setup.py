@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench_dispatch import start_campaign  # same folder
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -175,18 +177,13 @@ def prepare(env: dict[str, str], employees: int) -> tuple[list[dict[str, object]
 
     from app.auth.models import Role
     from app.auth.service import create_api_key
-    from app.campaigns.schemas import CampaignCreate
-    from app.campaigns.service import create_campaign, transition
     from app.core.clock import FakeClock
     from app.core.config import Settings
     from app.core.links import Links
     from app.core.migrate import upgrade
     from app.core.runtime import Runtime
     from app.delivery.jobs import plan_once
-    from app.employees.importer import EmployeeRow
-    from app.employees.staff_import import import_employees
     from app.lessons.content import load_versions
-    from app.lessons.service import sync_from_settings
     from app.outbox.models import Delivery, DeliveryStatus, delivery_items
 
     os.environ.update(env)
@@ -194,25 +191,11 @@ def prepare(env: dict[str, str], employees: int) -> tuple[list[dict[str, object]
     runtime = Runtime.create(settings, clock=FakeClock(SLOT - timedelta(hours=3)))
     upgrade(runtime.engine)
     now = runtime.clock.now()
-    rows = [
-        EmployeeRow(i + 2, f"anstalld{i}@kommun.example", f"Förnamn{i}", "Efternamn", "Avd", None)
-        for i in range(employees)
-    ]
-    body = CampaignCreate.model_validate(
-        {
-            "name": "Bench",
-            "course": "radikalisering",
-            "schedule": {"start_date": "2026-01-05", "weekdays": ["mon"], "time": "09:00"},
-        }
-    )
     with runtime.session_factory() as session:
-        sync_from_settings(session, settings, now)
-        import_employees(session, rows, mode="upsert", dry_run=False, now=now)
-        campaign = create_campaign(session, body, now)
-        transition(session, campaign, "start", now)
+        campaign = start_campaign(session, settings, employees, now)
         _, key = create_api_key(session, "bench", Role.admin, now)
         session.commit()
-        campaign_id = campaign.id
+        campaign_id = campaign.id  # type: ignore[attr-defined]
     runtime.clock.set(SLOT + timedelta(minutes=1))
     report = plan_once(runtime)
     assert report is not None and report.planned == employees, report
