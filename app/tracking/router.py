@@ -137,7 +137,6 @@ class _Entered:
     def __init__(self, visit: Visit, page: HTMLResponse | None = None) -> None:
         self.opened: Opened | None = visit.opened
         self.value: Any = visit.value
-        self.now: datetime = visit.now
         self.page = page
 
 
@@ -147,7 +146,7 @@ async def _enter(
     *,
     link: str | None,
     record: Callable[[Opened], Record | None] | None = None,
-    act: Callable[[Session, Opened], Any] | None = None,
+    act: Callable[[Session, Opened, datetime], Any] | None = None,
 ) -> _Entered:
     """Count the request against the limits, open its delivery and store what it records, in
     the gate's next group; raises RateLimitedError when a limit refuses it."""
@@ -283,13 +282,12 @@ async def confirm_answer(request: Request) -> HTMLResponse:
         chosen = form.get("option")
     option = chosen if isinstance(chosen, str) else None
 
-    def act(session: Session, opened: Opened) -> Any:
+    def act(session: Session, opened: Opened, now: datetime) -> Any:
         question = opened.question(lesson_key)
         if question is None or not _valid_option(option, question):
             return None
-        return record_answer(session, opened, question, int(str(option)), entered_at)
+        return record_answer(session, opened, question, int(str(option)), now)
 
-    entered_at = _now(request)
     entered = await _enter(request, token, link=None, act=act)
     if entered.page is not None:
         return entered.page
@@ -326,11 +324,6 @@ def _valid_option(option: str | None, question: Any) -> bool:
     return option is not None and option.isdigit() and 0 <= int(option) < len(options)
 
 
-def _now(request: Request) -> datetime:
-    clock: Clock = request.app.state.clock
-    return clock.now()
-
-
 async def unsubscribe_page(request: Request) -> HTMLResponse:
     """Opt-out page for one campaign: asks to confirm (a GET changes nothing).
 
@@ -358,10 +351,9 @@ async def unsubscribe(request: Request) -> HTMLResponse:
     """Opt out of the campaign (the page's button, or a mail client's RFC 8058 one-click POST)."""
     token = request.path_params["token"]
 
-    def act(session: Session, opened: Opened) -> None:
-        opt_out(session, opened, entered_at)
+    def act(session: Session, opened: Opened, now: datetime) -> None:
+        opt_out(session, opened, now)
 
-    entered_at = _now(request)
     entered = await _enter(request, token, link=None, act=act)
     if entered.page is not None:
         return entered.page

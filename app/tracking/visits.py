@@ -47,7 +47,8 @@ class Visit:
     address: str = ""
     link: str | None = None  # which link, for the burst rule (None: a POST, not counted)
     record: Callable[[Opened], Record | None] | None = None
-    act: Callable[[Session, Opened], Any] | None = None  # in the transaction, after events
+    # In the transaction, after the events; called with the request's time.
+    act: Callable[[Session, Opened, datetime], Any] | None = None
     # Results
     wait: int | None = None  # refused: Retry-After seconds
     opened: Opened | None = None
@@ -70,7 +71,7 @@ def store_group(
         if visit.act is not None and visit.opened is not None:
             # No savepoint of its own: an act that fails fails the group, which the gate then
             # stores again one request at a time (gate.py), so the others still get through.
-            visit.value = visit.act(session, visit.opened)
+            visit.value = visit.act(session, visit.opened, visit.now)
 
 
 def _count(session: Session, visits: list[Visit], limits: PublicLimits) -> list[Visit]:

@@ -146,7 +146,7 @@ def test_a_request_that_fails_in_its_group_fails_alone(
     gate = Gate(runtime.engine, PublicLimits(1000, 1000), VersionCache())
     anna = delivery_id(runtime, sent.mail[ANNA])
 
-    def broken(_session: object, _opened: object) -> None:
+    def broken(_session: object, _opened: object, _now: object) -> None:
         raise RuntimeError("a bug in one request's work")
 
     def visit(act: object = None) -> Visit:
