@@ -25,6 +25,7 @@ from app.sso.client import OidcClient
 from app.tracking.lane import PREFIXES as PUBLIC_PREFIXES
 from app.tracking.lane import PublicLane
 from app.tracking.router import install as install_public_pages
+from app.tracking.router import public_lifespan
 from app.worker import BackgroundServices
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -58,17 +59,18 @@ def create_app(runtime: Runtime | None = None, *, background: bool = False) -> F
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not background:
-            yield
-            return
+        async with public_lifespan(app):
+            if not background:
+                yield
+                return
 
-        services = BackgroundServices(runtime)
-        await services.start()
-        app.state.services = services
-        try:
-            yield
-        finally:
-            await services.stop()
+            services = BackgroundServices(runtime)
+            await services.start()
+            app.state.services = services
+            try:
+                yield
+            finally:
+                await services.stop()
 
     app = NanolearnApp(
         title="Nanolearn",

@@ -10,6 +10,9 @@ views and clicks, then their confirms and opt-outs, and one commit.
 A request's coroutine waits for its group's commit before its page is sent: a 200 means it is
 stored, and a SIGKILL loses nothing that was answered. The event loop never waits on the
 database; only the coroutine does, on a future.
+
+On PostgreSQL the groups are not stored by threads but by tasks on the event loop, over
+asynchronous connections (app/tracking/gate_loop.py says why); the work per group is the same.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ import asyncio
 import logging
 import queue
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
+from app.tracking.gate_loop import GroupFailedError, LoopRunner
 from app.tracking.ratelimit import PublicLimits
 from app.tracking.service import VersionCache
 from app.tracking.visits import Visit, forget_old_hits, store_group
@@ -50,17 +55,31 @@ class Gate:
     """Threads that store groups; the requests waiting for them hold no pool connection, so a
     gate thread that takes one for its group never waits for one of theirs.
 
-    One thread on SQLite (one writer at a time anyway); on PostgreSQL a few, so that one
-    group's round trips and commit overlap the next group's (two groups for one e-mail take
-    turns on its rate-count row, app/tracking/visits.py)."""
+    One thread on SQLite (one writer at a time anyway; SQLite's calls are short and wait on
+    no network). On PostgreSQL, tasks on the event loop (`on_loop`), two groups in flight, so
+    that one group's round trips and commit overlap the next group's (two groups for one e-mail
+    take turns on its rate-count row, app/tracking/visits.py)."""
 
     def __init__(
-        self, engine: Engine, limits: PublicLimits, versions: VersionCache, threads: int = 0
+        self,
+        engine: Engine,
+        limits: PublicLimits,
+        versions: VersionCache,
+        *,
+        on_loop: bool | None = None,
+        long_lived: Collection[asyncio.AbstractEventLoop] = (),
     ) -> None:
         self.engine = engine
         self.limits = limits
         self.versions = versions
-        self.threads = threads or (1 if engine.dialect.name == "sqlite" else 2)
+        self.threads = 1
+        if on_loop is None:
+            on_loop = engine.dialect.name == "postgresql"
+        self._loop_runner = (
+            LoopRunner(engine, self._store_on, MAX_GROUP, IDLE_SECONDS, long_lived)
+            if on_loop
+            else None
+        )
         self._queue: queue.SimpleQueue[_Waiting] = queue.SimpleQueue()
         self._running: list[threading.Thread] = []
         self._start_lock = threading.Lock()
@@ -68,6 +87,14 @@ class Gate:
 
     async def enter(self, visit: Visit) -> Visit:
         """Store the visit with the next group; returns it with its results once committed."""
+        if self._loop_runner is not None:
+            try:
+                async with asyncio.timeout(WAIT_SECONDS):
+                    return await self._loop_runner.submit(visit)
+            except TimeoutError as exc:
+                raise NotStoredError("the request was not stored in time") from exc
+            except GroupFailedError as exc:
+                raise NotStoredError("storing the request failed") from exc
         loop = asyncio.get_running_loop()
         waiting = _Waiting(visit, loop, loop.create_future())
         self._queue.put(waiting)
@@ -77,6 +104,18 @@ class Gate:
                 return await waiting.future
         except TimeoutError as exc:
             raise NotStoredError("the request was not stored in time") from exc
+
+    async def close(self) -> None:
+        """The serving loop's lifespan ends: close what it holds on this loop."""
+        if self._loop_runner is not None:
+            await self._loop_runner.close()
+
+    def idle(self) -> bool:
+        """No thread running and no connection held (an idle gate ends its threads, and on
+        the event loop closes its connections, after IDLE_SECONDS)."""
+        if self._loop_runner is not None:
+            return not self._loop_runner.holds_connections()
+        return not any(t.is_alive() for t in self._running)
 
     def _ensure_started(self) -> None:
         if len(self._running) == self.threads and all(t.is_alive() for t in self._running):
@@ -134,11 +173,14 @@ class Gate:
 
     def _commit(self, visits: list[Visit]) -> None:
         # A pool connection for the group only: an idle gate holds none.
-        with (
-            self.engine.connect() as connection,
-            Session(bind=connection, expire_on_commit=False) as session,
-        ):
-            if self.engine.dialect.name == "sqlite":
+        with self.engine.connect() as connection:
+            self._store_on(connection, visits)
+
+    def _store_on(self, connection: Connection, visits: list[Visit]) -> None:
+        """The group's work and its commit, on `connection` (a thread's, or the loop's), which
+        is in no transaction yet: the session's commit is the group's."""
+        with Session(bind=connection, expire_on_commit=False) as session:
+            if connection.dialect.name == "sqlite":
                 # Take the write lock first: a transaction that reads and then writes would
                 # fail at once (not wait) when another process wrote in between.
                 session.execute(text("BEGIN IMMEDIATE"))

@@ -8,7 +8,9 @@ No page redirects anywhere, and nothing here logs a path: the paths carry the to
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -63,6 +65,7 @@ def install(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     app.state.public_limits = PublicLimits.from_settings(settings)
     app.state.public_gate = None  # made on first use, with the limits in force then
+    app.state.public_loops = set()  # the event loops serving under a lifespan (public_lifespan)
     app.state.public_secret = None
     app.state.public_pages = pages.PageCache()
     app.add_exception_handler(RateLimitedError, _too_many_requests)
@@ -70,11 +73,29 @@ def install(app: FastAPI) -> None:
     app.state.public_routes = ROUTES  # served by the lane (app/main.py, app/tracking/lane.py)
 
 
+@asynccontextmanager
+async def public_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The serving loop's span: the gate may keep connections on it, and closes them after."""
+    loop = asyncio.get_running_loop()
+    app.state.public_loops.add(loop)
+    try:
+        yield
+    finally:
+        app.state.public_loops.discard(loop)
+        if app.state.public_gate is not None:
+            await app.state.public_gate.close()
+
+
 def _gate(request: Request) -> Gate:
     state = request.app.state
     gate: Gate | None = state.public_gate
     if gate is None or gate.limits is not state.public_limits:
-        gate = Gate(state.runtime.engine, state.public_limits, VersionCache())
+        gate = Gate(
+            state.runtime.engine,
+            state.public_limits,
+            VersionCache(),
+            long_lived=state.public_loops,
+        )
         state.public_gate = gate
     return gate
 

@@ -123,16 +123,16 @@ def test_a_refused_request_stores_nothing_and_waiting_is_enough(
     assert len(events_of(runtime, sent.mail[ANNA])) == 6
 
 
-def test_an_idle_gate_ends_its_threads_and_the_next_request_starts_one(
+def test_an_idle_gate_holds_no_thread_or_connection_and_the_next_request_starts_again(
     runtime: Runtime, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(gate_module, "IDLE_SECONDS", 0.1)
     assert client.get("/l/first.x").status_code == 404
     gate = client.app.state.public_gate  # type: ignore[attr-defined]
     deadline = time.monotonic() + 10
-    while gate._running and time.monotonic() < deadline:
+    while not gate.idle() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert gate._running == []  # no thread, and so no connection, held while idle
+    assert gate.idle()  # no thread, and so no connection, held while idle
     assert client.get("/l/second.x").status_code == 404
     assert rows(runtime, PublicHit) == 3  # one address, two tokens: both requests counted
 
