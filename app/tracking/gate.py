@@ -110,6 +110,10 @@ class Gate:
         if self._loop_runner is not None:
             await self._loop_runner.close()
 
+    def holds_connections(self) -> bool:
+        """Whether the gate keeps connections between groups (a thread takes one per group)."""
+        return self._loop_runner is not None and self._loop_runner.holds_connections()
+
     def idle(self) -> bool:
         """No thread running and no connection held (an idle gate ends its threads, and on
         the event loop closes its connections, after IDLE_SECONDS)."""

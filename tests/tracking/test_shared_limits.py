@@ -169,3 +169,16 @@ def test_a_request_that_fails_in_its_group_fails_alone(
     assert isinstance(failed, NotStoredError)
     assert isinstance(stored, Visit) and stored.opened is not None
     assert len(events_of(runtime, sent.mail[ANNA])) == 1  # the good one's view, not the other's
+
+
+def test_a_stopping_server_closes_the_gates_connections(runtime: Runtime, sent: Sent) -> None:
+    """The gate keeps its connections between groups while the server runs (on PostgreSQL a
+    pool on the event loop), and the server's shutdown closes them."""
+    view = mail_links(sent.mail[ANNA]).view
+    assert view is not None
+    with TestClient(create_app(runtime)) as client:
+        assert client.get(view, headers={"User-Agent": BROWSER_UA}).status_code == 200
+        gate = client.app.state.public_gate  # type: ignore[attr-defined]
+        assert gate.holds_connections() == (runtime.engine.dialect.name == "postgresql")
+    assert not gate.holds_connections()
+    assert len(events_of(runtime, sent.mail[ANNA])) == 1
