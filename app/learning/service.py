@@ -199,18 +199,18 @@ class Answered:
 # Core statements: the rows are plain dicts, no ORM objects to build and flush.
 _CARDS: Table = ReviewCard.__table__  # type: ignore[assignment]
 _LOGS: Table = ReviewLog.__table__  # type: ignore[assignment]
-# What an answer may change on its card (every changed card writes all of them).
-_MOVED = (
+# What a counted answer changes on its card: always the schedule, on a review the streak too,
+# and when the card retires its retirement. A card is written only in what its answers
+# changed, as the ORM did: a campaign ending at the same moment keeps its retirement.
+_MOVED: tuple[str, ...] = (
     "fsrs_state",
     "due",
-    "reviews",
-    "correct_streak",
     "last_correct",
     "last_answered_at",
     "offers_unanswered",
-    "retired_at",
-    "retired_reason",
 )
+_REVIEWED: tuple[str, ...] = ("reviews", "correct_streak")
+_RETIRED: tuple[str, ...] = ("retired_at", "retired_reason")
 
 
 def record_reviews(session: Session, items: Sequence[Answered]) -> None:
@@ -218,8 +218,9 @@ def record_reviews(session: Session, items: Sequence[Answered]) -> None:
 
     In order, as if one at a time: two answers on one card apply one after the other. A
     constant number of statements however many answers: one read of their campaigns, one of
-    their cards (missing cards are made together first), one insert of the logs and one
-    executemany update of the cards that moved."""
+    their cards (missing cards are made together first), one insert of the logs and an
+    executemany update of the cards that moved per set of columns they changed (a few
+    at most: a first answer's, a review's, and either with a retirement)."""
     if not items:
         return
     connection = session.connection()
@@ -232,21 +233,26 @@ def record_reviews(session: Session, items: Sequence[Answered]) -> None:
         )
     }
     cards = _cards_for(session, items)
-    logs, moved = [], {}
+    logs = []
+    moved: dict[int, set[str]] = {}  # card id -> the columns its answers changed
     for item in items:
         delivery, answer = item.delivery, item.answer
         card = cards[(delivery.enrollment_id, answer.lesson_id)]
         retention, retire_after = campaigns[delivery.campaign_id]
         logs.append(_log_row(card, delivery, answer))
-        if _apply(card, delivery, answer, retention, retire_after):
-            moved[card["id"]] = card
+        columns = _apply(card, delivery, answer, retention, retire_after)
+        if columns:
+            moved.setdefault(card["id"], set()).update(columns)
     connection.execute(insert(_LOGS), logs)
-    if moved:
-        connection.execute(
-            update(_CARDS).where(_CARDS.c.id == bindparam("card_id")),
-            [{"card_id": i} | {c: card[c] for c in _MOVED} for i, card in moved.items()],
-        )
-        _forget_loaded_cards(session, moved)
+    by_id = {card["id"]: card for card in cards.values()}
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # one executemany per shape
+    for card_id, changed in moved.items():
+        shape = tuple(sorted(changed))
+        row = {"card_id": card_id} | {c: by_id[card_id][c] for c in shape}
+        shapes.setdefault(shape, []).append(row)
+    for rows in shapes.values():
+        connection.execute(update(_CARDS).where(_CARDS.c.id == bindparam("card_id")), rows)
+    _forget_loaded_cards(session, moved)
 
 
 def _counted(card: dict[str, Any], delivery: DeliveryFacts, answer: AnswerFacts) -> bool:
@@ -284,10 +290,11 @@ def _apply(
     answer: AnswerFacts,
     desired_retention: float,
     retire_after: int,
-) -> bool:
-    """Move the card (in place) when the answer counts; whether it did."""
+) -> tuple[str, ...]:
+    """Move the card (in place) when the answer counts; the columns it changed."""
     if not _counted(card, delivery, answer):
-        return False
+        return ()
+    changed = _MOVED
     answered_at = answer.answered_at
     is_review = card["fsrs_state"] is not None
     card["fsrs_state"], card["due"] = review(
@@ -296,13 +303,15 @@ def _apply(
     if is_review:
         card["reviews"] += 1
         card["correct_streak"] = card["correct_streak"] + 1 if answer.correct else 0
+        changed += _REVIEWED
     card["last_correct"] = answer.correct
     card["last_answered_at"] = answered_at
     card["offers_unanswered"] = 0
     if card["correct_streak"] >= retire_after:
         card["retired_at"] = answered_at
         card["retired_reason"] = RetiredReason.mastered
-    return True
+        changed += _RETIRED
+    return changed
 
 
 def _cards_for(
@@ -347,7 +356,7 @@ def _read_cards(
     return {(r.enrollment_id, r.lesson_id): dict(r._mapping) for r in rows}
 
 
-def _forget_loaded_cards(session: Session, moved: dict[int, dict[str, Any]]) -> None:
+def _forget_loaded_cards(session: Session, moved: dict[int, set[str]]) -> None:
     """Cards written around the ORM: any the session holds are read again when next used."""
     for card_id in moved:
         loaded = session.identity_map.get(identity_key(ReviewCard, card_id))
