@@ -366,10 +366,15 @@ def _insert_answers(session: Session, new: list[tuple[Ask, StoredAnswer]]) -> li
         }
         for ask, a in new
     ]
-    statement = insert(_ANSWERS).returning(_ANSWERS.c.id, sort_by_parameter_order=True)
+    # The ids by each row's unique (delivery, lesson, attempt): asking RETURNING to keep the
+    # rows' order would make SQLite insert them one statement each.
+    statement = insert(_ANSWERS).returning(
+        _ANSWERS.c.id, _ANSWERS.c.delivery_id, _ANSWERS.c.lesson_id, _ANSWERS.c.attempt
+    )
     with session.begin_nested():
-        ids = session.connection().execute(statement, rows).scalars().all()
-    return [replace(a, id=i) for (_ask, a), i in zip(new, ids, strict=True)]
+        returned = session.connection().execute(statement, rows).all()
+    ids = {(d, lesson, attempt): i for i, d, lesson, attempt in returned}
+    return [replace(a, id=ids[(a.delivery_id, a.lesson_id, a.attempt)]) for _ask, a in new]
 
 
 def _repeat_of(

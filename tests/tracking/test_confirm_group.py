@@ -227,3 +227,28 @@ def _lesson(conn: Any, delivery: int) -> int:
     from app.outbox.models import Delivery
 
     return int(conn.scalar(select(Delivery.lesson_id).where(Delivery.id == delivery)))
+
+
+def test_a_group_stores_its_confirms_in_as_many_statements_as_one_confirm(
+    runtime: Runtime, sent: Sent
+) -> None:
+    """Several e-mails' new answers, repeats and second attempts: no statement per confirm."""
+    scene = Scene(runtime, sent, runtime.clock.now())
+    one = statements(runtime, [scene.visit(ANNA, 0, "right")])
+    assert statements(runtime, scene.visits()) == one
+
+
+def statements(runtime: Runtime, visits: list[Visit]) -> int:
+    """How many statements the group's transaction sends to the database."""
+    sent: list[str] = []
+
+    def count(*args: Any) -> None:
+        sent.append(args[2])
+
+    event.listen(runtime.engine, "before_cursor_execute", count)
+    try:
+        with transaction(runtime) as session:
+            store_group(session, visits, LIMITS, VersionCache())
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", count)
+    return len(sent)
