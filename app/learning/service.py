@@ -14,13 +14,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import exists, func, insert, literal, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, exists, func, insert, literal, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
 from app.learning.fsrs_schedule import review
@@ -155,37 +158,21 @@ def retire_all(session: Session, campaign_id: int, now: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _card_for(session: Session, delivery: Delivery, lesson_id: int, now: datetime) -> ReviewCard:
-    query = select(ReviewCard).where(
-        ReviewCard.enrollment_id == delivery.enrollment_id, ReviewCard.lesson_id == lesson_id
-    )
-    card = session.scalar(query)
-    if card is not None:
-        return card
-    sent_at = delivery.sent_at or now
-    card = ReviewCard(
-        enrollment_id=delivery.enrollment_id,
-        lesson_id=lesson_id,
-        due=sent_at,
-        offered_delivery_id=delivery.id,
-        offers_unanswered=1,
-        last_offered_at=sent_at,
-        created_at=now,
-        reviews=0,
-        correct_streak=0,
-    )
-    try:
-        with session.begin_nested():
-            session.add(card)
-    except IntegrityError:  # the planner made it at the same moment
-        existing = session.scalar(query)
-        assert existing is not None
-        return existing
-    return card
+class DeliveryFacts(Protocol):
+    """What a review needs of the e-mail that asked the question (app.tracking's SentMail)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def enrollment_id(self) -> int: ...
+    @property
+    def campaign_id(self) -> int: ...
+    @property
+    def sent_at(self) -> datetime | None: ...
 
 
 class AnswerFacts(Protocol):
-    """What a review needs of a recorded answer (app.tracking's Answer has these)."""
+    """What a review needs of a recorded answer (app.tracking's stored answers have these)."""
 
     @property
     def id(self) -> int: ...
@@ -199,53 +186,182 @@ class AnswerFacts(Protocol):
     def correct(self) -> bool: ...
 
 
-def record_review(
-    session: Session, delivery: Delivery, answer: AnswerFacts, now: datetime
-) -> ReviewLog:
-    """Log the answer on its card and, when it counts, move the card's FSRS schedule."""
-    campaign = session.get(Campaign, delivery.campaign_id)
-    assert campaign is not None
-    card = _card_for(session, delivery, answer.lesson_id, now)
-    answered_at = answer.answered_at
-    counted = (
-        card.retired_at is None and answer.attempt == 1 and card.offered_delivery_id == delivery.id
-    )
-    is_review = card.fsrs_state is not None
-    log = ReviewLog(
-        card_id=card.id,
-        answer_id=answer.id,
-        delivery_id=delivery.id,
-        review_number=card.reviews + 1 if is_review else 0,
-        sent_at=delivery.sent_at or answered_at,
-        answered_at=answered_at,
-        rating=3 if answer.correct else 1,
-        correct=answer.correct,
-        days_since_exposure=(
-            (answered_at - card.last_answered_at).total_seconds() / 86400
-            if card.last_answered_at
-            else None
-        ),
-        response_delay_seconds=max(
-            0.0, (answered_at - (delivery.sent_at or answered_at)).total_seconds()
-        ),
-        counted=counted,
-    )
-    session.add(log)
-    if counted:
-        card.fsrs_state, card.due = review(
-            card.fsrs_state, card.id, answer.correct, answered_at, campaign.desired_retention
+@dataclass(frozen=True)
+class Answered:
+    """A newly recorded answer to review: its e-mail, and when it came in (`now`: the time a
+    card made for it is created at)."""
+
+    delivery: DeliveryFacts
+    answer: AnswerFacts
+    now: datetime
+
+
+# Core statements: the rows are plain dicts, no ORM objects to build and flush.
+_CARDS: Table = ReviewCard.__table__  # type: ignore[assignment]
+_LOGS: Table = ReviewLog.__table__  # type: ignore[assignment]
+# What a counted answer changes on its card: always the schedule, on a review the streak too,
+# and when the card retires its retirement. A card is written only in what its answers
+# changed, as the ORM did: a campaign ending at the same moment keeps its retirement.
+_MOVED: tuple[str, ...] = (
+    "fsrs_state",
+    "due",
+    "last_correct",
+    "last_answered_at",
+    "offers_unanswered",
+)
+_REVIEWED: tuple[str, ...] = ("reviews", "correct_streak")
+_RETIRED: tuple[str, ...] = ("retired_at", "retired_reason")
+
+
+def record_reviews(session: Session, items: Sequence[Answered]) -> None:
+    """Log each answer on its card and, when it counts, move the card's FSRS schedule.
+
+    In order, as if one at a time: two answers on one card apply one after the other. A
+    constant number of statements however many answers: one read of their campaigns, one of
+    their cards (missing cards are made together first), one insert of the logs and an
+    executemany update of the cards that moved per set of columns they changed (a few
+    at most: a first answer's, a review's, and either with a retirement)."""
+    if not items:
+        return
+    connection = session.connection()
+    campaigns = {
+        row[0]: (row[1], row[2])
+        for row in connection.execute(
+            select(Campaign.id, Campaign.desired_retention, Campaign.retire_after).where(
+                Campaign.id.in_(sorted({i.delivery.campaign_id for i in items}))
+            )
         )
-        if is_review:
-            card.reviews += 1
-            card.correct_streak = card.correct_streak + 1 if answer.correct else 0
-        card.last_correct = answer.correct
-        card.last_answered_at = answered_at
-        card.offers_unanswered = 0
-        if card.correct_streak >= campaign.retire_after:
-            card.retired_at = answered_at
-            card.retired_reason = RetiredReason.mastered
-    session.flush()
-    return log
+    }
+    cards = _cards_for(session, items)
+    logs = []
+    moved: dict[int, set[str]] = {}  # card id -> the columns its answers changed
+    for item in items:
+        delivery, answer = item.delivery, item.answer
+        card = cards[(delivery.enrollment_id, answer.lesson_id)]
+        retention, retire_after = campaigns[delivery.campaign_id]
+        logs.append(_log_row(card, delivery, answer))
+        columns = _apply(card, delivery, answer, retention, retire_after)
+        if columns:
+            moved.setdefault(card["id"], set()).update(columns)
+    connection.execute(insert(_LOGS), logs)
+    by_id = {card["id"]: card for card in cards.values()}
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # one executemany per shape
+    for card_id, changed in moved.items():
+        shape = tuple(sorted(changed))
+        row = {"card_id": card_id} | {c: by_id[card_id][c] for c in shape}
+        shapes.setdefault(shape, []).append(row)
+    for rows in shapes.values():
+        connection.execute(update(_CARDS).where(_CARDS.c.id == bindparam("card_id")), rows)
+    _forget_loaded_cards(session, moved)
+
+
+def _counted(card: dict[str, Any], delivery: DeliveryFacts, answer: AnswerFacts) -> bool:
+    """Only the first answer to the e-mail that most recently carried an open card counts."""
+    return bool(
+        card["retired_at"] is None
+        and answer.attempt == 1
+        and card["offered_delivery_id"] == delivery.id
+    )
+
+
+def _log_row(card: dict[str, Any], delivery: DeliveryFacts, answer: AnswerFacts) -> dict[str, Any]:
+    """The review log of an answer, from its card as it stood before the answer."""
+    answered_at = answer.answered_at
+    sent_at = delivery.sent_at or answered_at
+    last = card["last_answered_at"]
+    return {
+        "card_id": card["id"],
+        "answer_id": answer.id,
+        "delivery_id": delivery.id,
+        "review_number": card["reviews"] + 1 if card["fsrs_state"] is not None else 0,
+        "sent_at": sent_at,
+        "answered_at": answered_at,
+        "rating": 3 if answer.correct else 1,
+        "correct": answer.correct,
+        "days_since_exposure": (answered_at - last).total_seconds() / 86400 if last else None,
+        "response_delay_seconds": max(0.0, (answered_at - sent_at).total_seconds()),
+        "counted": _counted(card, delivery, answer),
+    }
+
+
+def _apply(
+    card: dict[str, Any],
+    delivery: DeliveryFacts,
+    answer: AnswerFacts,
+    desired_retention: float,
+    retire_after: int,
+) -> tuple[str, ...]:
+    """Move the card (in place) when the answer counts; the columns it changed."""
+    if not _counted(card, delivery, answer):
+        return ()
+    changed = _MOVED
+    answered_at = answer.answered_at
+    is_review = card["fsrs_state"] is not None
+    card["fsrs_state"], card["due"] = review(
+        card["fsrs_state"], card["id"], answer.correct, answered_at, desired_retention
+    )
+    if is_review:
+        card["reviews"] += 1
+        card["correct_streak"] = card["correct_streak"] + 1 if answer.correct else 0
+        changed += _REVIEWED
+    card["last_correct"] = answer.correct
+    card["last_answered_at"] = answered_at
+    card["offers_unanswered"] = 0
+    if card["correct_streak"] >= retire_after:
+        card["retired_at"] = answered_at
+        card["retired_reason"] = RetiredReason.mastered
+        changed += _RETIRED
+    return changed
+
+
+def _cards_for(
+    session: Session, items: Sequence[Answered]
+) -> dict[tuple[int, int], dict[str, Any]]:
+    """The cards of the answers, by (enrollment, lesson), as plain dicts. A missing card is
+    made as its first answer's e-mail would have: offered by it, due when it was sent. The
+    planner may make one at the same moment: the insert then leaves its card be (ON CONFLICT
+    DO NOTHING, waiting for the planner's commit on PostgreSQL) and the read-back finds it."""
+    pairs = sorted({(i.delivery.enrollment_id, i.answer.lesson_id) for i in items})
+    cards = _read_cards(session, pairs)
+    missing: dict[tuple[int, int], dict[str, Any]] = {}
+    for item in items:
+        pair = (item.delivery.enrollment_id, item.answer.lesson_id)
+        if pair not in cards and pair not in missing:
+            sent_at = item.delivery.sent_at or item.now
+            missing[pair] = {
+                "enrollment_id": pair[0],
+                "lesson_id": pair[1],
+                "due": sent_at,
+                "offered_delivery_id": item.delivery.id,
+                "offers_unanswered": 1,
+                "last_offered_at": sent_at,
+                "created_at": item.now,
+                "reviews": 0,
+                "correct_streak": 0,
+            }
+    if missing:
+        connection = session.connection()
+        upsert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(upsert(_CARDS).on_conflict_do_nothing(), list(missing.values()))
+        cards |= _read_cards(session, sorted(missing))
+    return cards
+
+
+def _read_cards(
+    session: Session, pairs: list[tuple[int, int]]
+) -> dict[tuple[int, int], dict[str, Any]]:
+    rows = session.connection().execute(
+        select(_CARDS).where(tuple_(_CARDS.c.enrollment_id, _CARDS.c.lesson_id).in_(pairs))
+    )
+    return {(r.enrollment_id, r.lesson_id): dict(r._mapping) for r in rows}
+
+
+def _forget_loaded_cards(session: Session, moved: dict[int, set[str]]) -> None:
+    """Cards written around the ORM: any the session holds are read again when next used."""
+    for card_id in moved:
+        loaded = session.identity_map.get(identity_key(ReviewCard, card_id))
+        if loaded is not None:
+            session.expire(loaded)
 
 
 def card_counts(session: Session, campaign_id: int) -> dict[str, Any]:

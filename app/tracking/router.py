@@ -38,7 +38,6 @@ from app.tracking.service import (
     Question,
     VersionCache,
     opt_out,
-    record_answer,
     test_send_language,
 )
 from app.tracking.visits import Record, Visit
@@ -168,6 +167,7 @@ async def _enter(
     link: str | None,
     record: Callable[[Opened], Record | None] | None = None,
     act: Callable[[Session, Opened, datetime], Any] | None = None,
+    answer: tuple[str, str | None] | None = None,
 ) -> _Entered:
     """Count the request against the limits, open its delivery and store what it records, in
     the gate's next group; raises RateLimitedError when a limit refuses it."""
@@ -191,6 +191,7 @@ async def _enter(
         link=link,
         record=record,
         act=act,
+        answer=answer,
     )
     visit = await gate.enter(visit)
     if visit.wait is not None:
@@ -302,14 +303,7 @@ async def confirm_answer(request: Request) -> HTMLResponse:
     async with request.form(max_files=0, max_fields=10) as form:
         chosen = form.get("option")
     option = chosen if isinstance(chosen, str) else None
-
-    def act(session: Session, opened: Opened, now: datetime) -> Any:
-        question = opened.question(lesson_key)
-        if question is None or not _valid_option(option, question):
-            return None
-        return record_answer(session, opened, question, int(str(option)), now)
-
-    entered = await _enter(request, token, link=None, act=act)
+    entered = await _enter(request, token, link=None, answer=(lesson_key, option))
     if entered.page is not None:
         return entered.page
     opened = entered.opened
@@ -338,11 +332,6 @@ async def confirm_answer(request: Request) -> HTMLResponse:
 
     key = ("r", _shown([question]), int(str(option)), outcome.correct_index, outcome.attempt)
     return _page(request, opened, key, render)
-
-
-def _valid_option(option: str | None, question: Any) -> bool:
-    options = question.item.version.options
-    return option is not None and option.isdigit() and 0 <= int(option) < len(options)
 
 
 async def unsubscribe_page(request: Request) -> HTMLResponse:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
 from app.core.tokens import verify_delivery, verify_test
 from app.employees.models import Employee
-from app.learning.service import record_review
+from app.learning.service import Answered, record_reviews
 from app.lessons.content import VersionedLesson, load_versions
 from app.lessons.models import Course
 from app.outbox.models import Delivery, DeliveryStatus, delivery_items
@@ -212,52 +212,175 @@ def reclassify_burst(session: Session, delivery_id: int, since: datetime) -> int
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+@dataclass(frozen=True)
+class Ask:
+    """A confirmed answer to store: the e-mail's question, the option chosen, when."""
+
+    opened: Opened
+    question: Question
+    option: int
+    now: datetime
+
+    @property
+    def pair(self) -> tuple[int, int]:
+        return self.opened.delivery.id, self.question.lesson_id
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """An answer as stored (the columns the repeat rule and the review use)."""
+
+    id: int
+    delivery_id: int
+    lesson_id: int
+    option_index: int
+    correct: bool
+    attempt: int
+    answered_at: datetime
+
+
+# Core statements: plain rows, no ORM objects to build and flush.
+_ANSWERS: Table = Answer.__table__  # type: ignore[assignment]
+_STORED = (
+    _ANSWERS.c.id,
+    _ANSWERS.c.delivery_id,
+    _ANSWERS.c.lesson_id,
+    _ANSWERS.c.option_index,
+    _ANSWERS.c.correct,
+    _ANSWERS.c.attempt,
+    _ANSWERS.c.answered_at,
+)
+
+
+def chosen_option(question: Question, option: str | None) -> int | None:
+    """The option a confirm form names, when it is one of the question's (else None).
+
+    Never raises: a hostile option must not fail the other confirms of its group."""
+    if option is None or not option.isdigit():
+        return None
+    try:
+        chosen = int(option)  # "²" is a digit to isdigit() but no number to int()
+    except ValueError:
+        return None
+    return chosen if chosen < len(question.item.version.options) else None
+
+
 def record_answer(
     session: Session, opened: Opened, question: Question, option: int, now: datetime
 ) -> AnswerOutcome:
-    """Keep the answer as a new attempt, unless it repeats a choice of the last few seconds.
+    """One answer: see `record_answers`."""
+    return record_answers(session, [Ask(opened, question, option, now)])[0]
 
-    The database keeps attempt numbers unique per e-mail and question, so of two requests that
-    race in at once exactly one stores attempt 1; the other looks again and is the repeat.
+
+def record_answers(session: Session, asks: Sequence[Ask]) -> list[AnswerOutcome]:
+    """Keep each answer as a new attempt, unless it repeats a choice of the last few seconds;
+    the outcomes in the order of `asks`.
+
+    In order, as if one at a time: a later ask sees the answers of the earlier ones. A
+    constant number of statements however many asks: one read of the earlier answers, one
+    insert of the new ones, and their reviews (app/learning/service.py). The database keeps
+    attempt numbers unique per e-mail and question, so of two groups that race in at once
+    exactly one stores attempt 1; the other looks again (its insert undone) and finds the
+    repeat.
     """
-    version = question.item.version
-    answered_at = now.replace(microsecond=0)
+    if not asks:
+        return []
+    session.flush()  # the reads below go around the ORM
     lost: IntegrityError | None = None
     for _ in range(_RACE_RETRIES):
-        earlier = session.scalars(
-            select(Answer)
-            .where(Answer.delivery_id == opened.delivery.id, Answer.lesson_id == question.lesson_id)
-            .order_by(Answer.attempt.desc())
-        ).all()
-        repeated = _repeat_of(earlier, option, answered_at)
-        if repeated is not None:
-            return AnswerOutcome(repeated.correct, repeated.attempt, version.correct_index)
-        answer = Answer(
-            delivery_id=opened.delivery.id,
-            enrollment_id=opened.delivery.enrollment_id,
-            lesson_id=question.lesson_id,
-            lesson_hash=version.content_hash,
-            is_review=question.is_review,
-            option_index=option,
-            correct=option == version.correct_index,
-            attempt=earlier[0].attempt + 1 if earlier else 1,
-            answered_at=answered_at,
-        )
+        earlier = _earlier_answers(session, sorted({a.pair for a in asks}))
+        answers, new = _decide(asks, earlier)
         try:
-            with session.begin_nested():
-                session.add(answer)
+            stored = _insert_answers(session, [(asks[n], answers[n]) for n in new])
         except IntegrityError as error:
-            lost = error  # another request stored this attempt first: look again
+            lost = error  # another group stored one of these attempts first: look again
             continue
-        delivery = session.get(Delivery, opened.delivery.id)
-        assert delivery is not None  # opened in this transaction
-        record_review(session, delivery, answer, now)
-        return AnswerOutcome(answer.correct, answer.attempt, version.correct_index)
+        reviewed = zip(new, stored, strict=True)
+        record_reviews(
+            session, [Answered(asks[n].opened.delivery, a, asks[n].now) for n, a in reviewed]
+        )
+        return [
+            AnswerOutcome(a.correct, a.attempt, ask.question.item.version.correct_index)
+            for ask, a in zip(asks, answers, strict=True)
+        ]
     assert lost is not None
     raise lost
 
 
-def _repeat_of(earlier: Sequence[Answer], option: int, answered_at: datetime) -> Answer | None:
+def _earlier_answers(
+    session: Session, pairs: list[tuple[int, int]]
+) -> dict[tuple[int, int], list[StoredAnswer]]:
+    """The stored answers of each (delivery, lesson) pair."""
+    rows = session.connection().execute(
+        select(*_STORED).where(tuple_(_ANSWERS.c.delivery_id, _ANSWERS.c.lesson_id).in_(pairs))
+    )
+    found: dict[tuple[int, int], list[StoredAnswer]] = {}
+    for row in rows:
+        found.setdefault((row.delivery_id, row.lesson_id), []).append(StoredAnswer(*row))
+    return found
+
+
+def _decide(
+    asks: Sequence[Ask], earlier: dict[tuple[int, int], list[StoredAnswer]]
+) -> tuple[list[StoredAnswer], list[int]]:
+    """The answer each ask stands for, and which asks (by index) store a new one (id 0 until
+    stored). A repeat stands for the answer it repeats, a new answer is the next attempt."""
+    seen = {pair: list(found) for pair, found in earlier.items()}
+    answers: list[StoredAnswer] = []
+    new: list[int] = []
+    for n, ask in enumerate(asks):
+        answered_at = ask.now.replace(microsecond=0)
+        known = seen.setdefault(ask.pair, [])
+        answer = _repeat_of(known, ask.option, answered_at)
+        if answer is None:
+            answer = StoredAnswer(
+                id=0,
+                delivery_id=ask.pair[0],
+                lesson_id=ask.pair[1],
+                option_index=ask.option,
+                correct=ask.option == ask.question.item.version.correct_index,
+                attempt=max((a.attempt for a in known), default=0) + 1,
+                answered_at=answered_at,
+            )
+            known.append(answer)
+            new.append(n)
+        answers.append(answer)
+    return answers, new
+
+
+def _insert_answers(session: Session, new: list[tuple[Ask, StoredAnswer]]) -> list[StoredAnswer]:
+    """Store the new answers (one insert, in a savepoint: a lost race undoes only it); the
+    same answers with their ids."""
+    if not new:
+        return []
+    rows = [
+        {
+            "delivery_id": a.delivery_id,
+            "enrollment_id": ask.opened.delivery.enrollment_id,
+            "lesson_id": a.lesson_id,
+            "lesson_hash": ask.question.item.version.content_hash,
+            "is_review": ask.question.is_review,
+            "option_index": a.option_index,
+            "correct": a.correct,
+            "attempt": a.attempt,
+            "answered_at": a.answered_at,
+        }
+        for ask, a in new
+    ]
+    # The ids by each row's unique (delivery, lesson, attempt): asking RETURNING to keep the
+    # rows' order would make SQLite insert them one statement each.
+    statement = insert(_ANSWERS).returning(
+        _ANSWERS.c.id, _ANSWERS.c.delivery_id, _ANSWERS.c.lesson_id, _ANSWERS.c.attempt
+    )
+    with session.begin_nested():
+        returned = session.connection().execute(statement, rows).all()
+    ids = {(d, lesson, attempt): i for i, d, lesson, attempt in returned}
+    return [replace(a, id=ids[(a.delivery_id, a.lesson_id, a.attempt)]) for _ask, a in new]
+
+
+def _repeat_of(
+    earlier: Sequence[StoredAnswer], option: int, answered_at: datetime
+) -> StoredAnswer | None:
     """The earliest answer with this choice in the last REPEAT_SECONDS, if any."""
     since = answered_at - timedelta(seconds=REPEAT_SECONDS)
     same = [a for a in earlier if a.option_index == option and a.answered_at >= since]

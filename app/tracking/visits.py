@@ -3,7 +3,7 @@
 A group is the requests that queued up while the previous group was being stored. For all of
 them together: count them against the rate limits, read their deliveries (one query), note
 which link of each e-mail was opened (the link-burst rule), store their views and clicks with
-their class, and do their confirms and opt-outs. Invariants:
+their class, store their confirms' answers (together) and do their opt-outs. Invariants:
 - a refused request (rate limit) stores nothing and is not counted;
 - a request for an unknown, unsent or erased person's delivery stores nothing;
 - the burst rule sees the link hits of every serving process: the rate-count upsert locks the
@@ -25,7 +25,15 @@ from sqlalchemy.orm import Session
 from app.tracking.classify import BURST_WINDOW, LINK_BURST, burst_began, classify
 from app.tracking.models import Event, EventClass, EventKind, LinkHit
 from app.tracking.ratelimit import PublicLimits, add_counts, forget_old_windows, read_counts
-from app.tracking.service import Opened, VersionCache, open_many, reclassify_burst
+from app.tracking.service import (
+    Ask,
+    Opened,
+    VersionCache,
+    chosen_option,
+    open_many,
+    reclassify_burst,
+    record_answers,
+)
 
 # Which event a request stores, decided from its opened delivery: the kind and the lesson.
 Record = tuple[EventKind, int | None]
@@ -57,7 +65,10 @@ class Visit:
     address: str = ""
     link: str | None = None  # which link, for the burst rule (None: a POST, not counted)
     record: Callable[[Opened], Record | None] | None = None
-    # In the transaction, after the events; called with the request's time.
+    # A confirm: the question's key and the option the form named (None: none named). After
+    # the group, `value` is its AnswerOutcome, or None for no such question or option.
+    answer: tuple[str, str | None] | None = None
+    # In the transaction, after the events and answers; called with the request's time.
     act: Callable[[Session, Opened, datetime], Any] | None = None
     # Results
     wait: int | None = None  # refused: Retry-After seconds
@@ -77,11 +88,29 @@ def store_group(
         visit.opened = opened.get(visit.delivery_id) if visit.delivery_id else None
     live = [v for v in allowed if v.opened is not None]
     _store_views_and_clicks(session, live)
+    _store_answers(session, live)
     for visit in live:
         if visit.act is not None and visit.opened is not None:
             # No savepoint of its own: an act that fails fails the group, which the gate then
             # stores again one request at a time (gate.py), so the others still get through.
             visit.value = visit.act(session, visit.opened, visit.now)
+
+
+def _store_answers(session: Session, visits: list[Visit]) -> None:
+    """The group's confirms together, in request order (app/tracking/service.py). A confirm
+    naming no question or option of its e-mail stores nothing and is left out."""
+    asked: list[tuple[Visit, Ask]] = []
+    for visit in visits:
+        if visit.answer is None or visit.opened is None:
+            continue
+        lesson_key, option = visit.answer
+        question = visit.opened.question(lesson_key)
+        chosen = chosen_option(question, option) if question else None
+        if question is not None and chosen is not None:
+            asked.append((visit, Ask(visit.opened, question, chosen, visit.now)))
+    outcomes = record_answers(session, [ask for _visit, ask in asked])
+    for (visit, _ask), outcome in zip(asked, outcomes, strict=True):
+        visit.value = outcome
 
 
 def _count(session: Session, visits: list[Visit], limits: PublicLimits) -> list[Visit]:
