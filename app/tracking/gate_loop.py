@@ -53,6 +53,7 @@ class _Pending:
 @dataclass(eq=False)
 class _LoopState:
     engine: AsyncEngine
+    pooled: bool  # keeps connections between groups (a loop with a lifespan)
     pending: list[_Pending] = field(default_factory=list)
     storers: int = 0
     idle_check: asyncio.TimerHandle | None = None
@@ -85,8 +86,9 @@ class LoopRunner:
         self._loops: dict[asyncio.AbstractEventLoop, _LoopState] = {}
 
     def holds_connections(self) -> bool:
-        """Whether any loop's engine is open (for tests: an idle gate holds none)."""
-        return bool(self._loops)
+        """Whether any loop keeps connections between groups (for tests: an idle gate, or a
+        stopped server's, holds none)."""
+        return any(state.pooled for state in self._loops.values())
 
     def submit(self, visit: Visit) -> asyncio.Future[Visit]:
         loop = asyncio.get_running_loop()
@@ -103,8 +105,9 @@ class LoopRunner:
         if state is None:
             for closed in [other for other in self._loops if other.is_closed()]:
                 del self._loops[closed]  # pool-less: it holds no connection
+            pooled = loop in self._long_lived
             pool: dict[str, Any] = {"poolclass": NullPool}
-            if loop in self._long_lived:
+            if pooled:
                 # No pre-ping: a group on a dead connection fails, the pool is invalidated, and
                 # the group is stored again one request at a time on fresh connections.
                 pool = {"pool_size": STORERS, "max_overflow": 0}
@@ -113,7 +116,7 @@ class LoopRunner:
                 hide_parameters=True,  # a database error must never carry a value into a log
                 **pool,
             )
-            state = self._loops[loop] = _LoopState(engine)
+            state = self._loops[loop] = _LoopState(engine, pooled)
         if state.idle_check is not None:
             state.idle_check.cancel()
             state.idle_check = None
