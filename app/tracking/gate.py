@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 MAX_GROUP = 500  # requests in one transaction at most
 WAIT_SECONDS = 60  # a request gives up (and fails) when its group is not stored by then
 IDLE_SECONDS = 10  # a gate thread with nothing to do for this long ends
+THREADS = 1  # SQLite has one writer at a time
 
 
 class NotStoredError(Exception):
@@ -56,9 +57,9 @@ class Gate:
     gate thread that takes one for its group never waits for one of theirs.
 
     One thread on SQLite (one writer at a time anyway; SQLite's calls are short and wait on
-    no network). On PostgreSQL, tasks on the event loop (`on_loop`), two groups in flight, so
-    that one group's round trips and commit overlap the next group's (two groups for one e-mail
-    take turns on its rate-count row, app/tracking/visits.py)."""
+    no network). On PostgreSQL, tasks on the event loop (gate_loop.LoopRunner), up to STORERS
+    groups in flight, so that one group's round trips and commit overlap the next groups' (two
+    groups for one e-mail take turns on its rate-count row, app/tracking/visits.py)."""
 
     def __init__(
         self,
@@ -66,18 +67,14 @@ class Gate:
         limits: PublicLimits,
         versions: VersionCache,
         *,
-        on_loop: bool | None = None,
         long_lived: Collection[asyncio.AbstractEventLoop] = (),
     ) -> None:
         self.engine = engine
         self.limits = limits
         self.versions = versions
-        self.threads = 1
-        if on_loop is None:
-            on_loop = engine.dialect.name == "postgresql"
         self._loop_runner = (
             LoopRunner(engine, self._store_on, MAX_GROUP, IDLE_SECONDS, long_lived)
-            if on_loop
+            if engine.dialect.name == "postgresql"
             else None
         )
         self._queue: queue.SimpleQueue[_Waiting] = queue.SimpleQueue()
@@ -122,11 +119,11 @@ class Gate:
         return not any(t.is_alive() for t in self._running)
 
     def _ensure_started(self) -> None:
-        if len(self._running) == self.threads and all(t.is_alive() for t in self._running):
+        if len(self._running) == THREADS and all(t.is_alive() for t in self._running):
             return
         with self._start_lock:
             self._running = [t for t in self._running if t.is_alive()]
-            while len(self._running) < self.threads:
+            while len(self._running) < THREADS:
                 thread = threading.Thread(target=self._run, name="public-gate", daemon=True)
                 thread.start()
                 self._running.append(thread)
