@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
+from collections.abc import Sequence
+from xml.sax.saxutils import escape
 
 _CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
@@ -104,3 +106,57 @@ def with_declared_size(data: bytes, member: str, size: int) -> bytes:
 def bad_csv(lines: int) -> bytes:
     """A header and `lines` rows that are each wrong (no @ in the address)."""
     return b"E-post;Namn\r\n" + b"inte-en-adress;Anna Berg\r\n" * lines
+
+
+def xlsx_of_rows(rows: Sequence[Sequence[object]]) -> bytes:
+    """A workbook of `rows` as Excel writes one: text as shared strings (each once), numbers
+    as numbers. For big lists: openpyxl (without lxml) takes a quarter minute for 100,000 rows,
+    this a second."""
+    index: dict[str, int] = {}
+    cells = []
+    for row in rows:
+        out = []
+        for value in row:
+            if value is None:
+                continue
+            if isinstance(value, int | float):
+                out.append(f"<c><v>{value}</v></c>")
+            else:
+                number = index.setdefault(str(value), len(index))
+                out.append(f'<c t="s"><v>{number}</v></c>')
+        cells.append("<row>" + "".join(out) + "</row>")
+    strings = "".join(f"<si><t>{escape(text)}</t></si>" for text in index)
+    return _xlsx(
+        f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{_MAIN}">{strings}</sst>',
+        f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{_MAIN}"><sheetData>'
+        + "".join(cells)
+        + "</sheetData></worksheet>",
+    )
+
+
+# As Excel names its parts (openpyxl, like Excel, finds the workbook by its content type).
+_EXCEL_CONTENT_TYPES = _CONTENT_TYPES.replace(
+    "</Types>",
+    "".join(
+        f'<Override PartName="/xl/{part}" ContentType="application/vnd.openxmlformats-'
+        f'officedocument.spreadsheetml.{kind}+xml"/>'
+        for part, kind in [
+            ("workbook.xml", "sheet.main"),
+            ("worksheets/sheet1.xml", "worksheet"),
+            ("sharedStrings.xml", "sharedStrings"),
+        ]
+    )
+    + "</Types>",
+)
+
+
+def _xlsx(shared_strings: str, sheet_xml: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", _EXCEL_CONTENT_TYPES)
+        archive.writestr("_rels/.rels", _PACKAGE_RELS)
+        archive.writestr("xl/workbook.xml", _WORKBOOK)
+        archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
+        archive.writestr("xl/sharedStrings.xml", shared_strings)
+        archive.writestr("xl/worksheets/sheet1.xml", sheet_xml)
+    return buffer.getvalue()
