@@ -32,6 +32,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time of every PostgreSQL server process on this machine (0 when there are none):
+    the database's side of a request, which shares the machine's cores with the server."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        if "(postgres)" in text or "(postmaster)" in text:
+            total += cpu_seconds(int(stat.parent.name))
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("pages", nargs="*", default=["view", "click", "confirm"])
@@ -61,14 +75,21 @@ def main() -> None:
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                     )  # fmt: skip
                 before, started = cpu_seconds(pids[0]), time.monotonic()
+                database_before = postgres_cpu_seconds()
                 result = wrk(base, lines, duration=5, connections=32)
                 cpu, wall = cpu_seconds(pids[0]) - before, time.monotonic() - started
+                database_cpu = postgres_cpu_seconds() - database_before
                 if spy is not None:
                     spy.wait()
             rate = int(result["rate"])  # type: ignore[call-overload]
             print(
                 f"{page:8} {rate:6}/s  server CPU {cpu / wall:4.0%}  "
                 f"{cpu / (rate * wall) * 1e6:5.0f} µs per request"
+                + (
+                    f"  database {database_cpu / (rate * wall) * 1e6:5.0f} µs"
+                    if args.database == "postgres"
+                    else ""
+                )
             )
 
 

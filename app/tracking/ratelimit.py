@@ -17,20 +17,17 @@ because one e-mail's links are opened a few times at most (PUBLIC_RATE_PER_TOKEN
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from app.core.bulk import add_to_rows
 from app.core.config import Settings
 from app.core.ratelimit import WINDOW_SECONDS, estimate, wait_seconds
 from app.tracking.models import PublicHit
@@ -110,6 +107,7 @@ class PublicLimits:
 
 
 # Built once: a statement built per group cost more CPU than the database's work for it.
+_PUBLIC_HITS: Table = PublicHit.__table__  # type: ignore[assignment]  # Core: no ORM layer
 _READ_COUNTS = select(PublicHit.key, PublicHit.window, PublicHit.count).where(
     PublicHit.window.in_(bindparam("windows", expanding=True)),
     PublicHit.key.in_(bindparam("keys", expanding=True)),
@@ -130,23 +128,8 @@ def read_counts(session: Session, keys: set[str], window: int) -> dict[str, tupl
 def add_counts(session: Session, added: Counter[str], window: int) -> None:
     """Add to the current window's counts; keys in sorted order, so two processes' groups lock
     the rows in the same order and never deadlock."""
-    if not added:
-        return
     rows = [{"window": window, "key": k, "count": added[k]} for k in sorted(added)]
-    connection = session.connection()
-    connection.execute(_upsert(connection.dialect.name), rows)
-
-
-@functools.cache
-def _upsert(dialect: str) -> Any:
-    """One statement for every group (executemany), so it is compiled once, not per group."""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    table: Table = PublicHit.__table__  # type: ignore[assignment]  # Core: no ORM bulk path
-    statement = insert(table)
-    return statement.on_conflict_do_update(
-        index_elements=[table.c.window, table.c.key],
-        set_={"count": table.c.count + statement.excluded.count},
-    )
+    add_to_rows(session.connection(), _PUBLIC_HITS, rows, adding="count")
 
 
 def forget_old_windows(session: Session, window: int) -> None:

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select
+from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
+from app.core.bulk import insert_rows
 from app.tracking.classify import BURST_WINDOW, LINK_BURST, burst_began, classify
 from app.tracking.models import Event, EventClass, EventKind, LinkHit
 from app.tracking.ratelimit import PublicLimits, add_counts, forget_old_windows, read_counts
@@ -38,7 +39,8 @@ from app.tracking.service import (
 # Which event a request stores, decided from its opened delivery: the kind and the lesson.
 Record = tuple[EventKind, int | None]
 LINK_HITS_KEPT = timedelta(minutes=1)
-# Core inserts: the rows are plain dicts, no ORM objects to build and flush.
+# Core inserts: the rows are plain dicts, no ORM objects to build and flush (one statement
+# per group on PostgreSQL, app/core/bulk.py).
 _LINK_HITS: Table = LinkHit.__table__  # type: ignore[assignment]
 _EVENTS: Table = Event.__table__  # type: ignore[assignment]
 # Built once (a statement built per group cost more CPU than the database's work for it).
@@ -132,8 +134,9 @@ def _count(session: Session, visits: list[Visit], limits: PublicLimits) -> list[
 def _store_views_and_clicks(session: Session, visits: list[Visit]) -> None:
     hits = [v for v in visits if v.link is not None]
     if hits:
-        session.connection().execute(
-            insert(_LINK_HITS),
+        insert_rows(
+            session.connection(),
+            _LINK_HITS,
             [{"delivery_id": v.delivery_id, "link": v.link, "at": v.now} for v in hits],
         )
     bursts = _bursts(session, hits)
@@ -162,8 +165,7 @@ def _store_views_and_clicks(session: Session, visits: list[Visit]) -> None:
                 "class_reason": verdict[1],
             }
         )
-    if rows:
-        session.connection().execute(insert(_EVENTS), rows)
+    insert_rows(session.connection(), _EVENTS, rows)
     began: dict[int, datetime] = {}
     for visit in hits:
         start = bursts.get(id(visit))
