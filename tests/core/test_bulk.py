@@ -35,7 +35,7 @@ ROWS = Table(
     METADATA,
     Column("id", Integer, primary_key=True),
     Column("window", BigInteger),  # a reserved word on PostgreSQL: must be quoted
-    Column("name", String(20)),
+    Column("name", String(40)),
     Column("at", UTCDateTime()),
 )
 COUNTS = Table(
@@ -70,7 +70,7 @@ def test_rows_are_stored_in_order_with_their_values(tables: Engine) -> None:
     rows = [
         {"id": 3, "window": 7, "name": Colour.red, "at": at},
         {"id": 1, "window": 8, "name": None, "at": at + timedelta(seconds=1)},
-        {"id": 2, "window": 9, "name": "'); DROP TABLE x; --", "at": None},
+        {"id": 2, "window": 9, "name": "'); DROP TABLE x; --\\\"\n", "at": None},
     ]
     seen = _statements(tables)
     with tables.begin() as connection:
@@ -83,7 +83,7 @@ def test_rows_are_stored_in_order_with_their_values(tables: Engine) -> None:
     assert [tuple(r) for r in stored] == [
         (3, 7, "röd", at.astimezone(UTC)),
         (1, 8, None, (at + timedelta(seconds=1)).astimezone(UTC)),
-        (2, 9, "'); DROP TABLE x; --", None),
+        (2, 9, "'); DROP TABLE x; --\\\"\n", None),
     ]
 
 
