@@ -74,15 +74,7 @@ def xlsx_with_rows(
 
 def xlsx_with_sheet(sheet_xml: bytes) -> bytes:
     """A workbook whose first sheet is exactly `sheet_xml`."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", _CONTENT_TYPES)
-        archive.writestr("_rels/.rels", _PACKAGE_RELS)
-        archive.writestr("xl/workbook.xml", _WORKBOOK)
-        archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
-        archive.writestr("xl/sharedStrings.xml", _STRINGS)
-        archive.writestr("xl/worksheets/sheet1.xml", sheet_xml)
-    return buffer.getvalue()
+    return _xlsx(_STRINGS, sheet_xml, _CONTENT_TYPES)
 
 
 def with_declared_size(data: bytes, member: str, size: int) -> bytes:
@@ -150,10 +142,12 @@ _EXCEL_CONTENT_TYPES = _CONTENT_TYPES.replace(
 )
 
 
-def _xlsx(shared_strings: str, sheet_xml: str) -> bytes:
+def _xlsx(
+    shared_strings: str, sheet_xml: str | bytes, content_types: str = _EXCEL_CONTENT_TYPES
+) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("[Content_Types].xml", _EXCEL_CONTENT_TYPES)
+        archive.writestr("[Content_Types].xml", content_types)
         archive.writestr("_rels/.rels", _PACKAGE_RELS)
         archive.writestr("xl/workbook.xml", _WORKBOOK)
         archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
