@@ -1,4 +1,5 @@
-"""Many rows in one statement: the gate's inserts and upserts, sized by the group, not the row.
+"""Many rows in one statement: the gate's inserts, upserts and updates, sized by the group, not
+the row.
 
 On PostgreSQL an executemany is one statement per row (psycopg pipelines them, but the server
 still plans and runs each one). Here the rows go as one JSON document and one statement reads
@@ -10,6 +11,10 @@ statements it saved; `json.dumps` is C. Invariants:
 - values go with no type processing: datetimes must be timezone-aware (sent in ISO 8601 with
   their offset), enum members are stored by value;
 - elsewhere (SQLite, one process and no network) it is the plain executemany.
+
+`one_of(column, name)` is the matching condition for reading a group's rows back: on
+PostgreSQL `column = ANY(:name)` with the list as one array, so the statement's text is the same
+for every group (prepared once); elsewhere the usual `IN (...)`, expanded per list length.
 """
 
 from __future__ import annotations
@@ -17,18 +22,75 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, TextClause, insert, text
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    ColumnElement,
+    Connection,
+    Table,
+    TextClause,
+    any_,
+    bindparam,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 
-def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert `rows` (dicts with the same keys) into `table`."""
-    if rows:
-        _execute(connection, table, rows, adding=None)
+class OneOf(ColumnElement[bool]):
+    """`column` is one of the values of the list parameter `name` (see the module's text)."""
+
+    type = Boolean()
+    inherit_cache = True
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("name", InternalTraversal.dp_string),
+    ]
+
+    def __init__(self, column: ColumnElement[Any], name: str) -> None:
+        self.column = column
+        self.name = name
+
+
+def one_of(column: Any, name: str) -> OneOf:
+    return OneOf(column, name)
+
+
+@compiles(OneOf)
+def _in_list(element: OneOf, compiler: Any, **kw: Any) -> str:
+    condition = element.column.in_(bindparam(element.name, expanding=True))
+    return str(compiler.process(condition, **kw))
+
+
+@compiles(OneOf, "postgresql")
+def _any_array(element: OneOf, compiler: Any, **kw: Any) -> str:
+    array = bindparam(element.name, type_=ARRAY(element.column.type))
+    return str(compiler.process(element.column == any_(array), **kw))
+
+
+def insert_rows(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    skip_existing: bool = False,
+    returning: tuple[str, ...] = (),
+) -> list[tuple[Any, ...]]:
+    """Insert `rows` (dicts with the same keys) into `table`. With `skip_existing`, a row that
+    would break a unique constraint is left out (ON CONFLICT DO NOTHING). With `returning`,
+    those columns of the rows inserted, in no particular order."""
+    if not rows:
+        return []
+    return _execute(
+        connection, table, rows, _Shape(skip_existing=skip_existing, returning=returning)
+    )
 
 
 def add_to_rows(
@@ -37,18 +99,44 @@ def add_to_rows(
     """Insert `rows`, or where a row with the same primary key exists, add the row's `adding`
     column to it (the rows' primary keys must be unique among them)."""
     if rows:
-        _execute(connection, table, rows, adding=adding)
+        _execute(connection, table, rows, _Shape(adding=adding))
+
+
+def update_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Set the columns each row names on the table's row with the same primary key (the rows
+    carry the primary key columns, and all the same columns)."""
+    if rows:
+        _execute(connection, table, rows, _Shape(update=True))
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What kind of statement: an insert (skipping or adding on conflict) or an update."""
+
+    adding: str | None = None
+    skip_existing: bool = False
+    returning: tuple[str, ...] = ()
+    update: bool = False
 
 
 def _execute(
-    connection: Connection, table: Table, rows: Sequence[dict[str, Any]], adding: str | None
-) -> None:
+    connection: Connection, table: Table, rows: Sequence[dict[str, Any]], shape: _Shape
+) -> list[tuple[Any, ...]]:
     columns = tuple(rows[0])
     if connection.dialect.name != "postgresql":
-        connection.execute(_plain(table, adding), list(rows))
-        return
+        params = [_key_params(table, row) for row in rows] if shape.update else list(rows)
+        result = connection.execute(_plain(table, columns, shape), params)
+        return [tuple(row) for row in result] if shape.returning else []
     document = json.dumps(rows, default=_json_value, ensure_ascii=False, separators=(",", ":"))
-    connection.execute(_from_json(table, columns, adding), {"rows": document})
+    result = connection.execute(_from_json(table, columns, shape), {"rows": document})
+    return [tuple(row) for row in result] if shape.returning else []
+
+
+def _key_params(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    """An update's parameters for the executemany: the primary key under names of its own
+    (a parameter may not share a name with a column the statement sets)."""
+    keys = {c.name for c in table.primary_key.columns}
+    return {(f"key_{c}" if c in keys else c): v for c, v in row.items()}
 
 
 def _json_value(value: Any) -> Any:
@@ -60,28 +148,48 @@ def _json_value(value: Any) -> Any:
 
 
 @functools.cache
-def _plain(table: Table, adding: str | None) -> Any:
-    if adding is None:
-        return insert(table)
+def _plain(table: Table, columns: tuple[str, ...], shape: _Shape) -> Any:
+    keys = list(table.primary_key.columns)
+    if shape.update:
+        where = [c == bindparam(f"key_{c.name}") for c in keys]
+        values: dict[str, Any] = {
+            c: bindparam(c) for c in columns if c not in {k.name for k in keys}
+        }
+        return update(table).where(*where).values(values)
     statement = sqlite_insert(table)
-    return statement.on_conflict_do_update(
-        index_elements=list(table.primary_key.columns),
-        set_={adding: table.c[adding] + statement.excluded[adding]},
-    )
+    if shape.adding is not None:
+        adding = shape.adding
+        statement = statement.on_conflict_do_update(
+            index_elements=keys, set_={adding: table.c[adding] + statement.excluded[adding]}
+        )
+    elif shape.skip_existing:
+        statement = statement.on_conflict_do_nothing()
+    if shape.returning:
+        return statement.returning(*(table.c[c] for c in shape.returning))
+    return statement
 
 
 @functools.cache
-def _from_json(table: Table, columns: tuple[str, ...], adding: str | None) -> TextClause:
+def _from_json(table: Table, columns: tuple[str, ...], shape: _Shape) -> TextClause:
     dialect = postgresql.dialect()
     quote = dialect.identifier_preparer.quote
-    names = ", ".join(quote(c) for c in columns)
+    name = quote(table.name)
     record = ", ".join(f"{quote(c)} {table.c[c].type.compile(dialect=dialect)}" for c in columns)
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} "
-        f"FROM json_to_recordset(CAST(:rows AS json)) AS r({record})"
-    )
-    if adding is not None:
-        keys = ", ".join(quote(c.name) for c in table.primary_key.columns)
-        add = quote(adding)
-        sql += f" ON CONFLICT ({keys}) DO UPDATE SET {add} = {quote(table.name)}.{add} + excluded.{add}"
+    source = f"json_to_recordset(CAST(:rows AS json)) AS r({record})"
+    keys = [quote(c.name) for c in table.primary_key.columns]
+    if shape.update:
+        sets = ", ".join(f"{quote(c)} = r.{quote(c)}" for c in columns if quote(c) not in keys)
+        where = " AND ".join(f"{name}.{k} = r.{k}" for k in keys)
+        return text(f"UPDATE {name} SET {sets} FROM {source} WHERE {where}")
+    names = ", ".join(quote(c) for c in columns)
+    sql = f"INSERT INTO {name} ({names}) SELECT {names} FROM {source}"
+    if shape.adding is not None:
+        add = quote(shape.adding)
+        sql += (
+            f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {add} = {name}.{add} + excluded.{add}"
+        )
+    elif shape.skip_existing:
+        sql += " ON CONFLICT DO NOTHING"
+    if shape.returning:
+        sql += " RETURNING " + ", ".join(quote(c) for c in shape.returning)
     return text(sql)

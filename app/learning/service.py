@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, exists, func, insert, literal, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
+from app.core.bulk import insert_rows, one_of, update_rows
 from app.learning.fsrs_schedule import review
 from app.learning.models import RetiredReason, ReviewCard, ReviewLog
 from app.lessons.models import Lesson
@@ -199,6 +198,11 @@ class Answered:
 # Core statements: the rows are plain dicts, no ORM objects to build and flush.
 _CARDS: Table = ReviewCard.__table__  # type: ignore[assignment]
 _LOGS: Table = ReviewLog.__table__  # type: ignore[assignment]
+# Built once, with one text for any number of ids (app/core/bulk.py).
+_CARDS_OF = select(_CARDS).where(one_of(_CARDS.c.enrollment_id, "ids"))
+_RETENTION = select(Campaign.id, Campaign.desired_retention, Campaign.retire_after).where(
+    one_of(Campaign.id, "ids")
+)
 # What a counted answer changes on its card: always the schedule, on a review the streak too,
 # and when the card retires its retirement. A card is written only in what its answers
 # changed, as the ORM did: a campaign ending at the same moment keeps its retirement.
@@ -224,14 +228,8 @@ def record_reviews(session: Session, items: Sequence[Answered]) -> None:
     if not items:
         return
     connection = session.connection()
-    campaigns = {
-        row[0]: (row[1], row[2])
-        for row in connection.execute(
-            select(Campaign.id, Campaign.desired_retention, Campaign.retire_after).where(
-                Campaign.id.in_(sorted({i.delivery.campaign_id for i in items}))
-            )
-        )
-    }
+    ids = sorted({i.delivery.campaign_id for i in items})
+    campaigns = {row[0]: (row[1], row[2]) for row in connection.execute(_RETENTION, {"ids": ids})}
     cards = _cards_for(session, items)
     logs = []
     moved: dict[int, set[str]] = {}  # card id -> the columns its answers changed
@@ -243,15 +241,15 @@ def record_reviews(session: Session, items: Sequence[Answered]) -> None:
         columns = _apply(card, delivery, answer, retention, retire_after)
         if columns:
             moved.setdefault(card["id"], set()).update(columns)
-    connection.execute(insert(_LOGS), logs)
+    insert_rows(connection, _LOGS, logs)
     by_id = {card["id"]: card for card in cards.values()}
-    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # one executemany per shape
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # one update per shape
     for card_id, changed in moved.items():
         shape = tuple(sorted(changed))
-        row = {"card_id": card_id} | {c: by_id[card_id][c] for c in shape}
+        row = {"id": card_id} | {c: by_id[card_id][c] for c in shape}
         shapes.setdefault(shape, []).append(row)
     for rows in shapes.values():
-        connection.execute(update(_CARDS).where(_CARDS.c.id == bindparam("card_id")), rows)
+        update_rows(connection, _CARDS, rows)
     _forget_loaded_cards(session, moved)
 
 
@@ -340,9 +338,7 @@ def _cards_for(
                 "correct_streak": 0,
             }
     if missing:
-        connection = session.connection()
-        upsert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-        connection.execute(upsert(_CARDS).on_conflict_do_nothing(), list(missing.values()))
+        insert_rows(session.connection(), _CARDS, list(missing.values()), skip_existing=True)
         cards |= _read_cards(session, sorted(missing))
     return cards
 
@@ -350,10 +346,13 @@ def _cards_for(
 def _read_cards(
     session: Session, pairs: list[tuple[int, int]]
 ) -> dict[tuple[int, int], dict[str, Any]]:
-    rows = session.connection().execute(
-        select(_CARDS).where(tuple_(_CARDS.c.enrollment_id, _CARDS.c.lesson_id).in_(pairs))
-    )
-    return {(r.enrollment_id, r.lesson_id): dict(r._mapping) for r in rows}
+    """The cards of `pairs` (enrollment, lesson): read by enrollment (one statement text for
+    any number of pairs), the other lessons' cards left out."""
+    wanted = set(pairs)
+    ids = sorted({enrollment for enrollment, _lesson in pairs})
+    rows = session.connection().execute(_CARDS_OF, {"ids": ids})
+    cards = {(r.enrollment_id, r.lesson_id): dict(r._mapping) for r in rows}
+    return {pair: card for pair, card in cards.items() if pair in wanted}
 
 
 def _forget_loaded_cards(session: Session, moved: dict[int, set[str]]) -> None:

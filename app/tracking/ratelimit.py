@@ -24,10 +24,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Table, bindparam, delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
-from app.core.bulk import add_to_rows
+from app.core.bulk import add_to_rows, one_of
 from app.core.config import Settings
 from app.core.ratelimit import WINDOW_SECONDS, estimate, wait_seconds
 from app.tracking.models import PublicHit
@@ -109,8 +109,8 @@ class PublicLimits:
 # Built once: a statement built per group cost more CPU than the database's work for it.
 _PUBLIC_HITS: Table = PublicHit.__table__  # type: ignore[assignment]  # Core: no ORM layer
 _READ_COUNTS = select(PublicHit.key, PublicHit.window, PublicHit.count).where(
-    PublicHit.window.in_(bindparam("windows", expanding=True)),
-    PublicHit.key.in_(bindparam("keys", expanding=True)),
+    one_of(PublicHit.window, "windows"),
+    one_of(PublicHit.key, "keys"),
 )
 
 

@@ -8,11 +8,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
+from app.core.bulk import insert_rows, one_of
 from app.core.tokens import verify_delivery, verify_test
 from app.employees.models import Employee
 from app.learning.service import Answered, record_reviews
@@ -159,7 +160,7 @@ _OPEN_MANY = (
     .join(Employee, Employee.id == Enrollment.employee_id)
     .join(Campaign, Campaign.id == Delivery.campaign_id)
     .join(Course, Course.id == Campaign.course_id)
-    .where(Delivery.id.in_(bindparam("ids", expanding=True)))
+    .where(one_of(Delivery.id, "ids"))
 )
 
 
@@ -250,6 +251,7 @@ _STORED = (
     _ANSWERS.c.attempt,
     _ANSWERS.c.answered_at,
 )
+_ANSWERS_OF = select(*_STORED).where(one_of(_ANSWERS.c.delivery_id, "ids"))
 
 
 def chosen_option(question: Question, option: str | None) -> int | None:
@@ -310,13 +312,14 @@ def record_answers(session: Session, asks: Sequence[Ask]) -> list[AnswerOutcome]
 def _earlier_answers(
     session: Session, pairs: list[tuple[int, int]]
 ) -> dict[tuple[int, int], list[StoredAnswer]]:
-    """The stored answers of each (delivery, lesson) pair."""
-    rows = session.connection().execute(
-        select(*_STORED).where(tuple_(_ANSWERS.c.delivery_id, _ANSWERS.c.lesson_id).in_(pairs))
-    )
+    """The stored answers of each (delivery, lesson) pair: read by e-mail (one statement text
+    for any number of pairs), the e-mails' other questions left out."""
+    wanted = set(pairs)
+    ids = sorted({delivery for delivery, _lesson in pairs})
     found: dict[tuple[int, int], list[StoredAnswer]] = {}
-    for row in rows:
-        found.setdefault((row.delivery_id, row.lesson_id), []).append(StoredAnswer(*row))
+    for row in session.connection().execute(_ANSWERS_OF, {"ids": ids}):
+        if (row.delivery_id, row.lesson_id) in wanted:
+            found.setdefault((row.delivery_id, row.lesson_id), []).append(StoredAnswer(*row))
     return found
 
 
@@ -367,13 +370,14 @@ def _insert_answers(session: Session, new: list[tuple[Ask, StoredAnswer]]) -> li
         }
         for ask, a in new
     ]
-    # The ids by each row's unique (delivery, lesson, attempt): asking RETURNING to keep the
-    # rows' order would make SQLite insert them one statement each.
-    statement = insert(_ANSWERS).returning(
-        _ANSWERS.c.id, _ANSWERS.c.delivery_id, _ANSWERS.c.lesson_id, _ANSWERS.c.attempt
-    )
+    # The ids by each row's unique (delivery, lesson, attempt): RETURNING keeps no order.
     with session.begin_nested():
-        returned = session.connection().execute(statement, rows).all()
+        returned = insert_rows(
+            session.connection(),
+            _ANSWERS,
+            rows,
+            returning=("id", "delivery_id", "lesson_id", "attempt"),
+        )
     ids = {(d, lesson, attempt): i for i, d, lesson, attempt in returned}
     return [replace(a, id=ids[(a.delivery_id, a.lesson_id, a.attempt)]) for _ask, a in new]
 

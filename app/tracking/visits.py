@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
-from app.core.bulk import insert_rows
+from app.core.bulk import insert_rows, one_of
 from app.tracking.classify import BURST_WINDOW, LINK_BURST, burst_began, classify
 from app.tracking.models import Event, EventClass, EventKind, LinkHit
 from app.tracking.ratelimit import PublicLimits, add_counts, forget_old_windows, read_counts
@@ -47,7 +47,7 @@ _EVENTS: Table = Event.__table__  # type: ignore[assignment]
 _FIRST_HITS = (
     select(LinkHit.delivery_id, LinkHit.link, func.min(LinkHit.at))
     .where(
-        LinkHit.delivery_id.in_(bindparam("ids", expanding=True)),
+        one_of(LinkHit.delivery_id, "ids"),
         LinkHit.at >= bindparam("earliest"),
         LinkHit.at <= bindparam("latest"),
     )

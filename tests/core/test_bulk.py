@@ -1,5 +1,6 @@
 """app/core/bulk.py on the suite's database: rows stored as given (order, None, enum values,
-aware datetimes), counts added on conflict, and on PostgreSQL one statement for any number of
+aware datetimes), counts added on conflict, existing rows skipped, inserted rows returned, rows
+updated by key, `one_of` lists, and on PostgreSQL one statement (of one text) for any number of
 rows."""
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from sqlalchemy import (
     select,
 )
 
-from app.core.bulk import add_to_rows, insert_rows
-from app.core.db import UTCDateTime
+from app.core.bulk import add_to_rows, insert_rows, one_of, update_rows
+from app.core.db import JSONType, UTCDateTime
 
 
 class Colour(StrEnum):
@@ -37,6 +38,7 @@ ROWS = Table(
     Column("window", BigInteger),  # a reserved word on PostgreSQL: must be quoted
     Column("name", String(40)),
     Column("at", UTCDateTime()),
+    Column("doc", JSONType()),
 )
 COUNTS = Table(
     "bulk_counts_test",
@@ -79,7 +81,9 @@ def test_rows_are_stored_in_order_with_their_values(tables: Engine) -> None:
     if tables.dialect.name == "postgresql":
         assert len(seen) == 1 and not seen[0][1]  # one statement, not one per row
     with tables.connect() as connection:
-        stored = connection.execute(select(ROWS).order_by(ROWS.c.window)).all()
+        stored = connection.execute(
+            select(ROWS.c.id, ROWS.c.window, ROWS.c.name, ROWS.c.at).order_by(ROWS.c.window)
+        ).all()
     assert [tuple(r) for r in stored] == [
         (3, 7, "röd", at.astimezone(UTC)),
         (1, 8, None, (at + timedelta(seconds=1)).astimezone(UTC)),
@@ -103,3 +107,66 @@ def test_counts_are_added_to_existing_rows(tables: Engine) -> None:
     with tables.connect() as connection:
         stored = connection.execute(select(COUNTS).order_by(COUNTS.c.key)).all()
     assert [tuple(r) for r in stored] == [(1, "a", 3), (1, "b", 1), (1, "c", 1)]
+
+
+def test_existing_rows_are_skipped_and_the_inserted_ones_returned(tables: Engine) -> None:
+    with tables.begin() as connection:
+        insert_rows(connection, ROWS, [{"id": 1, "window": 1, "name": "first"}])
+    seen = _statements(tables)
+    with tables.begin() as connection:
+        returned = insert_rows(
+            connection,
+            ROWS,
+            [{"id": 1, "window": 2, "name": "again"}, {"id": 4, "window": 3, "name": "new"}],
+            skip_existing=True,
+            returning=("id", "name"),
+        )
+        assert insert_rows(connection, ROWS, [], returning=("id",)) == []
+    assert returned == [(4, "new")]
+    if tables.dialect.name == "postgresql":
+        assert len(seen) == 1
+    with tables.connect() as connection:
+        stored = connection.execute(select(ROWS.c.id, ROWS.c.name).order_by(ROWS.c.id)).all()
+    assert [tuple(r) for r in stored] == [(1, "first"), (4, "new")]
+
+
+def test_rows_are_updated_by_their_primary_key(tables: Engine) -> None:
+    at = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    with tables.begin() as connection:
+        insert_rows(
+            connection,
+            ROWS,
+            [{"id": i, "window": i, "name": f"n{i}", "doc": None, "at": at} for i in (1, 2, 3)],
+        )
+    seen = _statements(tables)
+    changed = [
+        {"id": 3, "name": "tre", "doc": {"stability": 2.5, "steps": [1, "två"]}},
+        {"id": 1, "name": None, "doc": {"nested": {"ok": True}}},
+    ]
+    with tables.begin() as connection:
+        update_rows(connection, ROWS, changed)
+        update_rows(connection, ROWS, [])
+    if tables.dialect.name == "postgresql":
+        assert len(seen) == 1 and not seen[0][1]
+    with tables.connect() as connection:
+        stored = connection.execute(
+            select(ROWS.c.id, ROWS.c.window, ROWS.c.name, ROWS.c.doc, ROWS.c.at).order_by(ROWS.c.id)
+        ).all()
+    assert [tuple(r) for r in stored] == [
+        (1, 1, None, {"nested": {"ok": True}}, at),
+        (2, 2, "n2", None, at),  # not named: untouched
+        (3, 3, "tre", {"stability": 2.5, "steps": [1, "två"]}, at),
+    ]
+
+
+def test_one_of_a_list_has_one_text_for_any_length(tables: Engine) -> None:
+    with tables.begin() as connection:
+        insert_rows(connection, ROWS, [{"id": i, "window": i * 10} for i in range(1, 6)])
+    statement = select(ROWS.c.id).where(one_of(ROWS.c.id, "ids")).order_by(ROWS.c.id)
+    seen = _statements(tables)
+    with tables.connect() as connection:
+        assert connection.execute(statement, {"ids": [4, 2, 99]}).scalars().all() == [2, 4]
+        assert connection.execute(statement, {"ids": [5]}).scalars().all() == [5]
+        assert connection.execute(statement, {"ids": []}).scalars().all() == []
+    if tables.dialect.name == "postgresql":
+        assert len({text for text, _many in seen}) == 1
