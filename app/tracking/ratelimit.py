@@ -2,8 +2,10 @@
 
 The counts live in the database (`public_hits`), so the limits hold across every serving
 process (`nanolearn serve --workers N`). The gate (app/tracking/gate.py) counts a whole group
-of requests in two statements: read the keys' counts, then add what it let through. A request
-that is refused is not counted, so waiting the Retry-After is always enough.
+of requests at once: it adds every request to its keys' counts and reads what the counts were
+before (one statement on PostgreSQL), decides, and takes the refused requests back out in the
+same transaction. A request that is refused is not counted, so waiting the Retry-After is
+always enough.
 
 The window slides, approximated from two fixed windows (the current one, plus the previous one
 weighted by how much of it still overlaps): two rows per key, and rows of older windows are
@@ -18,13 +20,14 @@ because one e-mail's links are opened a few times at most (PUBLIC_RATE_PER_TOKEN
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from app.core.bulk import add_to_rows, one_of
@@ -123,6 +126,50 @@ def read_counts(session: Session, keys: set[str], window: int) -> dict[str, tupl
     for key, at, count in rows:
         counts.setdefault(key, [0, 0])[at - window + 1] = count
     return {key: (pair[0], pair[1]) for key, pair in counts.items()}
+
+
+# PostgreSQL: the group's counts added and the keys' counts read back in one statement (a
+# round trip less per group). The upsert locks the keys' rows, so what it returns is exact.
+_COUNT_AND_READ = text(
+    """
+    WITH added AS (
+        INSERT INTO public_hits (key, "window", count)
+        SELECT key, "window", count
+        FROM json_to_recordset(CAST(:rows AS json)) AS r(key VARCHAR(40), "window" BIGINT, count INTEGER)
+        ON CONFLICT (key, "window") DO UPDATE SET count = public_hits.count + excluded.count
+        RETURNING key, "window", count
+    )
+    SELECT key, "window", count FROM added
+    UNION ALL
+    SELECT key, "window", count FROM public_hits
+    WHERE key = ANY(CAST(:keys AS VARCHAR(40)[])) AND "window" = CAST(:previous AS BIGINT)
+    """
+)
+
+
+def count_requests(
+    session: Session, requested: Counter[str], window: int
+) -> dict[str, tuple[int, int]]:
+    """Add `requested` to the current window's counts and return each key's (previous,
+    current) counts as they stood before. Keys in sorted order, so two processes' groups lock
+    the rows in the same order and never deadlock; the rows stay locked until the group
+    commits (the burst rule relies on it, app/tracking/visits.py)."""
+    keys = sorted(requested)
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        counts = read_counts(session, set(keys), window)
+        add_counts(session, requested, window)
+        return counts
+    rows = [{"key": k, "window": window, "count": requested[k]} for k in keys]
+    found: dict[str, list[int]] = {}
+    params = {"rows": json.dumps(rows), "keys": keys, "previous": window - 1}
+    for key, at, count in connection.execute(_COUNT_AND_READ, params):
+        pair = found.setdefault(key, [0, 0])
+        if at == window:
+            pair[1] = count - requested[key]
+        else:
+            pair[0] = count
+    return {key: (pair[0], pair[1]) for key, pair in found.items()}
 
 
 def add_counts(session: Session, added: Counter[str], window: int) -> None:

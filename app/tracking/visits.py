@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from app.core.bulk import insert_rows, one_of
 from app.tracking.classify import BURST_WINDOW, LINK_BURST, burst_began, classify
 from app.tracking.models import Event, EventClass, EventKind, LinkHit
-from app.tracking.ratelimit import PublicLimits, add_counts, forget_old_windows, read_counts
+from app.tracking.ratelimit import PublicLimits, add_counts, count_requests, forget_old_windows
 from app.tracking.service import (
     Ask,
     Opened,
@@ -118,16 +118,16 @@ def _store_answers(session: Session, visits: list[Visit]) -> None:
 def _count(session: Session, visits: list[Visit], limits: PublicLimits) -> list[Visit]:
     now = max(v.now for v in visits)
     window = limits.window_of(now)
-    keys = {k for v in visits for k in v.keys}
-    counts = read_counts(session, keys, window)
+    counts = count_requests(session, Counter(k for v in visits for k in v.keys), window)
     waits = limits.decide([v.keys for v in visits], counts, now)
     allowed = []
     for visit, wait in zip(visits, waits, strict=True):
         visit.wait = wait
         if wait is None:
             allowed.append(visit)
-    added: Counter[str] = Counter(k for v in allowed for k in v.keys)
-    add_counts(session, added, window)
+    refused = Counter(k for v in visits if v.wait is not None for k in v.keys)
+    if refused:  # counted above with the others: taken back out
+        add_counts(session, Counter({k: -n for k, n in refused.items()}), window)
     return allowed
 
 
