@@ -4,8 +4,8 @@ A send morning brings thousands of requests a second (mail scanners first). Each
 transaction of its own, they would queue for the database's write lock and pay a commit and a
 few queries each. Here the gate's thread takes every request that queued up while it stored the
 previous group, and does their work together (app/tracking/visits.py): one statement for the
-rate limits (two on SQLite), one query for their deliveries, one insert for their link hits and one for their
-views and clicks, then their confirms and opt-outs, and one commit.
+rate limits (two on SQLite), one query for their deliveries, one insert for their link hits
+and one for their views and clicks, then their confirms and opt-outs, and one commit.
 
 A request's coroutine waits for its group's commit before its page is sent: a 200 means it is
 stored, and a SIGKILL loses nothing that was answered. The event loop never waits on the
