@@ -93,6 +93,21 @@ def insert_rows(
     )
 
 
+def insert_into_tables(
+    connection: Connection, batches: Sequence[tuple[Table, Sequence[dict[str, Any]]]]
+) -> None:
+    """Insert each (table, rows) of `batches`: on PostgreSQL all in one statement (one round
+    trip for a group's link hits and events), elsewhere one executemany per table."""
+    batches = [(table, rows) for table, rows in batches if rows]
+    if connection.dialect.name != "postgresql" or len(batches) < 2:
+        for table, rows in batches:
+            insert_rows(connection, table, rows)
+        return
+    shapes = tuple((table, tuple(rows[0])) for table, rows in batches)
+    params = {f"rows{n}": _document(rows) for n, (_table, rows) in enumerate(batches)}
+    connection.execute(_chained(shapes), params)
+
+
 def add_to_rows(
     connection: Connection, table: Table, rows: Sequence[dict[str, Any]], adding: str
 ) -> None:
@@ -127,8 +142,7 @@ def _execute(
         params = [_key_params(table, row) for row in rows] if shape.update else list(rows)
         result = connection.execute(_plain(table, columns, shape), params)
         return [tuple(row) for row in result] if shape.returning else []
-    document = json.dumps(rows, default=_json_value, ensure_ascii=False, separators=(",", ":"))
-    result = connection.execute(_from_json(table, columns, shape), {"rows": document})
+    result = connection.execute(_from_json(table, columns, shape), {"rows": _document(rows)})
     return [tuple(row) for row in result] if shape.returning else []
 
 
@@ -137,6 +151,10 @@ def _key_params(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     (a parameter may not share a name with a column the statement sets)."""
     keys = {c.name for c in table.primary_key.columns}
     return {(f"key_{c}" if c in keys else c): v for c, v in row.items()}
+
+
+def _document(rows: Sequence[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=_json_value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _json_value(value: Any) -> Any:
@@ -171,16 +189,32 @@ def _plain(table: Table, columns: tuple[str, ...], shape: _Shape) -> Any:
 
 @functools.cache
 def _from_json(table: Table, columns: tuple[str, ...], shape: _Shape) -> TextClause:
+    return text(_json_sql(table, columns, shape, "rows"))
+
+
+@functools.cache
+def _chained(batches: tuple[tuple[Table, tuple[str, ...]], ...]) -> TextClause:
+    """Several tables' inserts as one statement: each but the last in a WITH clause (a
+    data-modifying CTE runs whether or not the main statement reads it)."""
+    parts = [
+        _json_sql(table, columns, _Shape(), f"rows{n}")
+        for n, (table, columns) in enumerate(batches)
+    ]
+    with_clauses = ", ".join(f"inserted{n} AS ({part})" for n, part in enumerate(parts[:-1]))
+    return text(f"WITH {with_clauses} {parts[-1]}")
+
+
+def _json_sql(table: Table, columns: tuple[str, ...], shape: _Shape, param: str) -> str:
     dialect = postgresql.dialect()
     quote = dialect.identifier_preparer.quote
     name = quote(table.name)
     record = ", ".join(f"{quote(c)} {table.c[c].type.compile(dialect=dialect)}" for c in columns)
-    source = f"json_to_recordset(CAST(:rows AS json)) AS r({record})"
+    source = f"json_to_recordset(CAST(:{param} AS json)) AS r({record})"
     keys = [quote(c.name) for c in table.primary_key.columns]
     if shape.update:
         sets = ", ".join(f"{quote(c)} = r.{quote(c)}" for c in columns if quote(c) not in keys)
         where = " AND ".join(f"{name}.{k} = r.{k}" for k in keys)
-        return text(f"UPDATE {name} SET {sets} FROM {source} WHERE {where}")
+        return f"UPDATE {name} SET {sets} FROM {source} WHERE {where}"
     names = ", ".join(quote(c) for c in columns)
     sql = f"INSERT INTO {name} ({names}) SELECT {names} FROM {source}"
     if shape.adding is not None:
@@ -192,4 +226,4 @@ def _from_json(table: Table, columns: tuple[str, ...], shape: _Shape) -> TextCla
         sql += " ON CONFLICT DO NOTHING"
     if shape.returning:
         sql += " RETURNING " + ", ".join(quote(c) for c in shape.returning)
-    return text(sql)
+    return sql

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -194,23 +195,48 @@ def open_many(
     return opened
 
 
-def reclassify_burst(session: Session, delivery_id: int, since: datetime) -> int:
-    """Mark the e-mail's human-looking views and clicks since `since` as part of a link burst.
+def reclassify_bursts(session: Session, began: dict[int, datetime]) -> None:
+    """Mark each e-mail's human-looking views and clicks since the time `began` gives for it
+    (by delivery id) as part of a link burst: one statement for any number of e-mails on
+    PostgreSQL, an executemany elsewhere. Events already automated keep the rule that caught
+    them first."""
+    if not began:
+        return
+    ordered = sorted(began.items())
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        document = json.dumps([{"delivery_id": d, "since": t.isoformat()} for d, t in ordered])
+        connection.execute(_RECLASSIFY_JSON, {"rows": document, **_RECLASSIFY_VALUES})
+    else:
+        connection.execute(_RECLASSIFY, [{"burst_of": d, "since": t} for d, t in ordered])
 
-    Events already automated keep the rule that caught them first.
-    """
-    result = session.execute(
-        update(Event)
-        .where(
-            Event.delivery_id == delivery_id,
-            Event.occurred_at >= since,
-            Event.classification == EventClass.human,
-            Event.kind.in_([EventKind.view, EventKind.answer_click]),
-        )
-        .values(classification=EventClass.automated, class_reason=LINK_BURST)
-        .execution_options(synchronize_session=False)
+
+_EVENTS: Table = Event.__table__  # type: ignore[assignment]
+_RECLASSIFY_VALUES = {
+    "automated": EventClass.automated.value,
+    "reason": LINK_BURST,
+    "human": EventClass.human.value,
+    "view": EventKind.view.value,
+    "click": EventKind.answer_click.value,
+}
+_RECLASSIFY = (
+    update(_EVENTS)
+    .where(
+        _EVENTS.c.delivery_id == bindparam("burst_of"),  # not a column's name: see update()
+        _EVENTS.c.occurred_at >= bindparam("since"),
+        _EVENTS.c.classification == EventClass.human.value,
+        _EVENTS.c.kind.in_([EventKind.view.value, EventKind.answer_click.value]),
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    .values(classification=EventClass.automated.value, class_reason=LINK_BURST)
+)
+_RECLASSIFY_JSON = text(
+    """
+    UPDATE events SET classification = :automated, class_reason = :reason
+    FROM json_to_recordset(CAST(:rows AS json)) AS r(delivery_id INTEGER, since TIMESTAMPTZ)
+    WHERE events.delivery_id = r.delivery_id AND events.occurred_at >= r.since
+      AND events.classification = :human AND events.kind IN (:view, :click)
+    """
+)
 
 
 @dataclass(frozen=True)

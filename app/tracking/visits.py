@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
-from app.core.bulk import insert_rows, one_of
+from app.core.bulk import insert_into_tables, one_of
 from app.tracking.classify import BURST_WINDOW, LINK_BURST, burst_began, classify
 from app.tracking.models import Event, EventClass, EventKind, LinkHit
 from app.tracking.ratelimit import PublicLimits, add_counts, count_requests, forget_old_windows
@@ -32,7 +32,7 @@ from app.tracking.service import (
     VersionCache,
     chosen_option,
     open_many,
-    reclassify_burst,
+    reclassify_bursts,
     record_answers,
 )
 
@@ -133,12 +133,6 @@ def _count(session: Session, visits: list[Visit], limits: PublicLimits) -> list[
 
 def _store_views_and_clicks(session: Session, visits: list[Visit]) -> None:
     hits = [v for v in visits if v.link is not None]
-    if hits:
-        insert_rows(
-            session.connection(),
-            _LINK_HITS,
-            [{"delivery_id": v.delivery_id, "link": v.link, "at": v.now} for v in hits],
-        )
     bursts = _bursts(session, hits)
     rows = []
     for visit in visits:
@@ -165,23 +159,24 @@ def _store_views_and_clicks(session: Session, visits: list[Visit]) -> None:
                 "class_reason": verdict[1],
             }
         )
-    insert_rows(session.connection(), _EVENTS, rows)
+    link_hits = [{"delivery_id": v.delivery_id, "link": v.link, "at": v.now} for v in hits]
+    insert_into_tables(session.connection(), [(_LINK_HITS, link_hits), (_EVENTS, rows)])
     began: dict[int, datetime] = {}
     for visit in hits:
         start = bursts.get(id(visit))
         if start is not None and visit.delivery_id is not None:
             began[visit.delivery_id] = min(start, began.get(visit.delivery_id, start))
-    for delivery_id, since in sorted(began.items()):
-        reclassify_burst(session, delivery_id, since)
+    reclassify_bursts(session, began)
 
 
 def _bursts(session: Session, hits: list[Visit]) -> dict[int, datetime]:
     """For each visit (by id) that completes a link burst: the time the burst began.
 
-    The link hits of every process in the group's BURST_WINDOW are read back, this group's
-    included, one row per e-mail and link (its first and last hit). A group spans milliseconds,
-    so for its visits the window is the group's: from its earliest visit's BURST_WINDOW ago to
-    its latest visit."""
+    The link hits of every process in the group's BURST_WINDOW are read back (committed before
+    this group took its rate-count rows' locks), one row per e-mail and link with its first
+    hit, and this group's own hits are added to them. A group spans milliseconds, so for its
+    visits the window is the group's: from its earliest visit's BURST_WINDOW ago to its latest
+    visit."""
     if not hits:
         return {}
     earliest = min(v.now for v in hits) - BURST_WINDOW
@@ -190,9 +185,14 @@ def _bursts(session: Session, hits: list[Visit]) -> dict[int, datetime]:
     rows = session.connection().execute(
         _FIRST_HITS, {"ids": ids, "earliest": earliest, "latest": latest}
     )
+    first: dict[tuple[int, str], datetime] = {(d, link): at for d, link, at in rows}
+    for visit in hits:
+        if visit.delivery_id is not None and visit.link is not None:
+            key = (visit.delivery_id, visit.link)
+            first[key] = min(first.get(key, visit.now), visit.now)
     by_delivery: dict[int, list[tuple[datetime, str]]] = {}
-    for delivery_id, link, first in rows:
-        by_delivery.setdefault(delivery_id, []).append((first, link))
+    for (delivery_id, link), at in first.items():
+        by_delivery.setdefault(delivery_id, []).append((at, link))
     found: dict[int, datetime] = {}
     for visit in hits:
         began = burst_began(by_delivery.get(visit.delivery_id or 0, []), latest)

@@ -22,7 +22,7 @@ from sqlalchemy import (
     select,
 )
 
-from app.core.bulk import add_to_rows, insert_rows, one_of, update_rows
+from app.core.bulk import add_to_rows, insert_into_tables, insert_rows, one_of, update_rows
 from app.core.db import JSONType, UTCDateTime
 
 
@@ -170,3 +170,28 @@ def test_one_of_a_list_has_one_text_for_any_length(tables: Engine) -> None:
         assert connection.execute(statement, {"ids": []}).scalars().all() == []
     if tables.dialect.name == "postgresql":
         assert len({text for text, _many in seen}) == 1
+
+
+def test_several_tables_rows_go_in_one_statement(tables: Engine) -> None:
+    seen = _statements(tables)
+    with tables.begin() as connection:
+        insert_into_tables(
+            connection,
+            [
+                (ROWS, [{"id": 1, "window": 5, "name": "a"}, {"id": 2, "window": 6, "name": "b"}]),
+                (COUNTS, [{"window": 5, "key": "k", "count": 1}]),
+            ],
+        )
+        insert_into_tables(connection, [(ROWS, []), (COUNTS, [])])  # nothing: no statement
+    if tables.dialect.name == "postgresql":
+        assert len(seen) == 1 and not seen[0][1]
+    else:
+        assert len(seen) == 2
+    with tables.begin() as connection:  # one table with rows: the plain insert
+        insert_into_tables(
+            connection, [(ROWS, []), (COUNTS, [{"window": 6, "key": "k", "count": 2}])]
+        )
+    with tables.connect() as connection:
+        stored = connection.execute(select(ROWS.c.id, ROWS.c.name).order_by(ROWS.c.id)).all()
+        assert stored == [(1, "a"), (2, "b")]
+        assert sorted(connection.execute(select(COUNTS)).all()) == [(5, "k", 1), (6, "k", 2)]

@@ -1,3 +1,5 @@
+import base64
+
 from app.core.tokens import message_id, sign_delivery, verify_delivery
 
 SECRET = b"k" * 32
@@ -24,3 +26,17 @@ def test_message_id_is_stable_per_delivery() -> None:
     assert message_id(SECRET, 7, "kommun.se") == message_id(SECRET, 7, "kommun.se")
     assert message_id(SECRET, 7, "kommun.se") != message_id(SECRET, 8, "kommun.se")
     assert message_id(SECRET, 7, "kommun.se").endswith("@kommun.se>")
+
+
+def test_only_the_canonical_token_of_a_delivery_is_taken() -> None:
+    """A delivery has one token: the same id or MAC written another way is refused (the public
+    pages put the request's own token into their links, so it must be the e-mail's)."""
+    token = sign_delivery(SECRET, 300)
+    id_part, mac_part = token.split(".")
+    padded_id = base64.urlsafe_b64encode(b"\x00" + (300).to_bytes(2, "big")).decode().rstrip("=")
+    assert verify_delivery(SECRET, f"{padded_id}.{mac_part}") is None  # a leading zero byte
+    assert verify_delivery(SECRET, f"{id_part}.{mac_part}==") is None  # base64 padding
+    assert verify_delivery(SECRET, f"{id_part}.{mac_part}") == 300
+    loose_id = id_part[:-1] + chr(ord(id_part[-1]) + 1)  # 2 bytes = 3 characters, 2 spare bits
+    assert base64.urlsafe_b64decode(loose_id + "=") == (300).to_bytes(2, "big")
+    assert verify_delivery(SECRET, f"{loose_id}.{mac_part}") is None
