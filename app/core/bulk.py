@@ -48,6 +48,9 @@ class OneOf(ColumnElement[bool]):
     """`column` is one of the values of the list parameter `name` (see the module's text)."""
 
     type = Boolean()
+    # A comparison, not a boolean value: without this, a dialect with no boolean type (SQLite)
+    # writes `IN (...) = 1`, which no index serves.
+    _is_implicitly_boolean = True
     inherit_cache = True
     _traverse_internals = [
         ("column", InternalTraversal.dp_clauseelement),

@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable, Collection, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,10 +48,45 @@ log = logging.getLogger(__name__)
 STORERS = 8  # groups in flight per event loop: one group's commit overlaps the next's work
 
 
+# libpq options of the database URL that asyncpg's URI reader takes as libpq does. It would
+# send any other to the server as a setting, which the server refuses (the gate could then
+# never connect), so those are left out, named once in the log (connect_timeout: see _connect).
+_ASYNCPG_OPTIONS = frozenset(
+    {
+        "host",
+        "port",
+        "user",
+        "password",
+        "dbname",
+        "passfile",
+        "sslmode",
+        "sslrootcert",
+        "sslcert",
+        "sslkey",
+        "sslcrl",
+        "sslpassword",
+        "application_name",
+        "target_session_attrs",
+    }
+)
+
+
 def _dsn(url: URL) -> str:
-    """The app's database URL as a libpq connection URI, which asyncpg reads (host, port,
-    user, password, database, sslmode and the ssl files; other options go to the server)."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """The app's database URL as a libpq connection URI for asyncpg: host, port, user,
+    password, database and the options it reads (_ASYNCPG_OPTIONS)."""
+    dropped = sorted(set(url.query) - _ASYNCPG_OPTIONS - {"connect_timeout"})
+    if dropped:
+        log.warning("the public pages' connections leave out these URL options: %s", dropped)
+    kept = {k: v for k, v in url.query.items() if k in _ASYNCPG_OPTIONS}
+    plain = url.set(drivername="postgresql", query=kept)
+    return plain.render_as_string(hide_password=False)
+
+
+def _connect(url: URL) -> Callable[[], Awaitable[Any]]:
+    """asyncpg's connect for the app's database URL (libpq's connect_timeout as its timeout)."""
+    timeout = url.query.get("connect_timeout")
+    seconds = float(timeout) if isinstance(timeout, str) and timeout.isdigit() else 60.0
+    return functools.partial(asyncpg.connect, _dsn(url), timeout=seconds)
 
 
 class GroupFailedError(Exception):
@@ -127,7 +162,7 @@ class LoopRunner:
                 pool = {"pool_size": STORERS, "max_overflow": 0}
             engine = create_async_engine(
                 "postgresql+asyncpg://",
-                async_creator=functools.partial(asyncpg.connect, _dsn(self._url)),
+                async_creator=_connect(self._url),
                 hide_parameters=True,  # a database error must never carry a value into a log
                 **pool,
             )

@@ -198,17 +198,19 @@ def open_many(
 def reclassify_bursts(session: Session, began: dict[int, datetime]) -> None:
     """Mark each e-mail's human-looking views and clicks since the time `began` gives for it
     (by delivery id) as part of a link burst: one statement for any number of e-mails on
-    PostgreSQL, an executemany elsewhere. Events already automated keep the rule that caught
-    them first."""
+    PostgreSQL. Events already automated keep the rule that caught them first."""
     if not began:
         return
     ordered = sorted(began.items())
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         document = json.dumps([{"delivery_id": d, "since": t.isoformat()} for d, t in ordered])
-        connection.execute(_RECLASSIFY_JSON, {"rows": document, **_RECLASSIFY_VALUES})
-    else:
-        connection.execute(_RECLASSIFY, [{"burst_of": d, "since": t} for d, t in ordered])
+        ids = [delivery_id for delivery_id, _since in ordered]
+        params = {"rows": document, "ids": ids, **_RECLASSIFY_VALUES}
+        connection.execute(_RECLASSIFY_JSON, params)
+    else:  # one by one: no round trips on SQLite, and an executemany of it ran 3× slower
+        for delivery_id, since in ordered:
+            connection.execute(_RECLASSIFY, {"burst_of": delivery_id, "since": since})
 
 
 _EVENTS: Table = Event.__table__  # type: ignore[assignment]
@@ -229,11 +231,14 @@ _RECLASSIFY = (
     )
     .values(classification=EventClass.automated.value, class_reason=LINK_BURST)
 )
+# The e-mails also as an array: it gives the planner the index on delivery_id (a join with the
+# JSON rows alone was planned as a scan of every event, 3.6 ms a group in a storm).
 _RECLASSIFY_JSON = text(
     """
     UPDATE events SET classification = :automated, class_reason = :reason
     FROM json_to_recordset(CAST(:rows AS json)) AS r(delivery_id INTEGER, since TIMESTAMPTZ)
-    WHERE events.delivery_id = r.delivery_id AND events.occurred_at >= r.since
+    WHERE events.delivery_id = ANY(CAST(:ids AS INTEGER[]))
+      AND events.delivery_id = r.delivery_id AND events.occurred_at >= r.since
       AND events.classification = :human AND events.kind IN (:view, :click)
     """
 )

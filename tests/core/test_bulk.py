@@ -170,6 +170,13 @@ def test_one_of_a_list_has_one_text_for_any_length(tables: Engine) -> None:
         assert connection.execute(statement, {"ids": []}).scalars().all() == []
     if tables.dialect.name == "postgresql":
         assert len({text for text, _many in seen}) == 1
+    else:  # a comparison the index serves, not `IN (...) = 1` (SQLite has no boolean type)
+        sql = statement.params(ids=[2, 4]).compile(
+            tables, compile_kwargs={"literal_binds": True, "render_postcompile": True}
+        )
+        with tables.connect() as connection:
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}").all()
+        assert "SEARCH bulk_rows_test USING INTEGER PRIMARY KEY" in str(plan), plan
 
 
 def test_several_tables_rows_go_in_one_statement(tables: Engine) -> None:
