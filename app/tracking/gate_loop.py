@@ -10,9 +10,9 @@ database works.
 
 The driver is asyncpg, not the app's psycopg: it speaks PostgreSQL's protocol in compiled code
 and prepares every statement it runs, so a group's statements (one text whatever the group's
-size, app/core/bulk.py) are planned once per connection. On the public pages it cost a third
-less of PostgreSQL's CPU per request and a fifth less of the server's (docs/benchmarks.md,
-fifth round).
+size, app/core/bulk.py) are planned once per connection. Against psycopg's asynchronous
+connection, with the same statements, the server spent 1–20 % less CPU per request, runs
+taking turns (docs/benchmarks.md, fifth round).
 
 Invariants, as the threaded gate's:
 - a request's future is resolved only after its group's commit (a 200 means it is stored);
