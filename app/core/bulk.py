@@ -107,7 +107,7 @@ def insert_into_tables(
             insert_rows(connection, table, rows)
         return
     shapes = tuple((table, tuple(rows[0])) for table, rows in batches)
-    params = {f"rows{n}": _document(rows) for n, (_table, rows) in enumerate(batches)}
+    params = {f"rows{n}": json_rows(rows) for n, (_table, rows) in enumerate(batches)}
     connection.execute(_chained(shapes), params)
 
 
@@ -145,7 +145,7 @@ def _execute(
         params = [_key_params(table, row) for row in rows] if shape.update else list(rows)
         result = connection.execute(_plain(table, columns, shape), params)
         return [tuple(row) for row in result] if shape.returning else []
-    result = connection.execute(_from_json(table, columns, shape), {"rows": _document(rows)})
+    result = connection.execute(_from_json(table, columns, shape), {"rows": json_rows(rows)})
     return [tuple(row) for row in result] if shape.returning else []
 
 
@@ -156,7 +156,9 @@ def _key_params(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     return {(f"key_{c}" if c in keys else c): v for c, v in row.items()}
 
 
-def _document(rows: Sequence[dict[str, Any]]) -> str:
+def json_rows(rows: Sequence[dict[str, Any]]) -> str:
+    """Rows as the JSON document the PostgreSQL statements here read (`json_to_recordset`):
+    aware datetimes in ISO 8601, enum members by value."""
     return json.dumps(rows, default=_json_value, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -188,6 +190,14 @@ def _plain(table: Table, columns: tuple[str, ...], shape: _Shape) -> Any:
     if shape.returning:
         return statement.returning(*(table.c[c] for c in shape.returning))
     return statement
+
+
+def upsert_sql(
+    table: Table, columns: tuple[str, ...], adding: str, returning: tuple[str, ...]
+) -> str:
+    """PostgreSQL: `add_to_rows`'s statement with RETURNING, as SQL text to build on (the rows
+    are the parameter `:rows`, a `json_rows` document)."""
+    return _json_sql(table, columns, _Shape(adding=adding, returning=returning), "rows")
 
 
 @functools.cache

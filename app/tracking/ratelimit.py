@@ -20,7 +20,6 @@ because one e-mail's links are opened a few times at most (PUBLIC_RATE_PER_TOKEN
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -30,7 +29,7 @@ from datetime import datetime
 from sqlalchemy import Table, delete, func, select, text
 from sqlalchemy.orm import Session
 
-from app.core.bulk import add_to_rows, one_of
+from app.core.bulk import add_to_rows, json_rows, one_of, upsert_sql
 from app.core.config import Settings
 from app.core.ratelimit import WINDOW_SECONDS, estimate, wait_seconds
 from app.tracking.models import PublicHit
@@ -131,14 +130,8 @@ def read_counts(session: Session, keys: set[str], window: int) -> dict[str, tupl
 # PostgreSQL: the group's counts added and the keys' counts read back in one statement (a
 # round trip less per group). The upsert locks the keys' rows, so what it returns is exact.
 _COUNT_AND_READ = text(
-    """
-    WITH added AS (
-        INSERT INTO public_hits (key, "window", count)
-        SELECT key, "window", count
-        FROM json_to_recordset(CAST(:rows AS json)) AS r(key VARCHAR(40), "window" BIGINT, count INTEGER)
-        ON CONFLICT (key, "window") DO UPDATE SET count = public_hits.count + excluded.count
-        RETURNING key, "window", count
-    )
+    f"""
+    WITH added AS ({upsert_sql(_PUBLIC_HITS, ("key", "window", "count"), "count", ("key", "window", "count"))})
     SELECT key, "window", count FROM added
     UNION ALL
     SELECT key, "window", count FROM public_hits
@@ -162,7 +155,7 @@ def count_requests(
         return counts
     rows = [{"key": k, "window": window, "count": requested[k]} for k in keys]
     found: dict[str, list[int]] = {}
-    params = {"rows": json.dumps(rows), "keys": keys, "previous": window - 1}
+    params = {"rows": json_rows(rows), "keys": keys, "previous": window - 1}
     for key, at, count in connection.execute(_COUNT_AND_READ, params):
         pair = found.setdefault(key, [0, 0])
         if at == window:

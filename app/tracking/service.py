@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -14,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.campaigns.models import Campaign, Enrollment, EnrollmentStatus
-from app.core.bulk import insert_rows, one_of
+from app.core.bulk import insert_rows, json_rows, one_of
 from app.core.tokens import verify_delivery, verify_test
 from app.employees.models import Employee
 from app.learning.service import Answered, record_reviews
@@ -204,7 +203,7 @@ def reclassify_bursts(session: Session, began: dict[int, datetime]) -> None:
     ordered = sorted(began.items())
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        document = json.dumps([{"delivery_id": d, "since": t.isoformat()} for d, t in ordered])
+        document = json_rows([{"delivery_id": d, "since": t} for d, t in ordered])
         ids = [delivery_id for delivery_id, _since in ordered]
         params = {"rows": document, "ids": ids, **_RECLASSIFY_VALUES}
         connection.execute(_RECLASSIFY_JSON, params)

@@ -54,3 +54,12 @@ def test_a_connection_is_made_from_the_suite_database_url(engine: Engine) -> Non
             await connection.close()
 
     assert asyncio.run(ask()) == "nanolearn-gate"
+
+
+def test_odd_option_values_fall_back_without_error(caplog: pytest.LogCaptureFixture) -> None:
+    odd = make_url("postgresql+psycopg://u@h/db?connect_timeout=tio%C2%B2&%C3%A5tg%C3%A4rd=x%00y")
+    with caplog.at_level(logging.WARNING):
+        connect = _connect(odd)
+    assert connect.keywords == {"timeout": 60.0}  # type: ignore[attr-defined]
+    assert dict(make_url(_dsn(odd)).query) == {}
+    assert "x\x00y" not in caplog.text  # an option is named, never its value
