@@ -81,26 +81,24 @@ class Gate:
         self._running: list[threading.Thread] = []
         self._start_lock = threading.Lock()
         self._pruned_window = -1
+        self._deadlines = Deadlines(WAIT_SECONDS)
 
     async def enter(self, visit: Visit) -> Visit:
         """Store the visit with the next group; returns it with its results once committed."""
         if self._loop_runner is not None:
-            try:
-                async with asyncio.timeout(WAIT_SECONDS):
-                    return await self._loop_runner.submit(visit)
-            except TimeoutError as exc:
-                raise NotStoredError("the request was not stored in time") from exc
-            except GroupFailedError as exc:
-                raise NotStoredError("storing the request failed") from exc
-        loop = asyncio.get_running_loop()
-        waiting = _Waiting(visit, loop, loop.create_future())
-        self._queue.put(waiting)
-        self._ensure_started()  # after queueing: see _stop_if_idle
+            future = self._loop_runner.submit(visit)
+        else:
+            loop = asyncio.get_running_loop()
+            waiting = _Waiting(visit, loop, loop.create_future())
+            self._queue.put(waiting)
+            self._ensure_started()  # after queueing: see _stop_if_idle
+            future = waiting.future
         try:
-            async with asyncio.timeout(WAIT_SECONDS):
-                return await waiting.future
+            return await self._deadlines.wait(future)
         except TimeoutError as exc:
             raise NotStoredError("the request was not stored in time") from exc
+        except GroupFailedError as exc:
+            raise NotStoredError("storing the request failed") from exc
 
     async def close(self) -> None:
         """The serving loop's lifespan ends: close what it holds on this loop."""
@@ -170,7 +168,12 @@ class Gate:
         for waiting in group:
             by_loop.setdefault(waiting.loop, []).append(waiting)
         for loop, waitings in by_loop.items():
-            loop.call_soon_threadsafe(_resolve, waitings)
+            if loop.is_closed():
+                continue  # its requests ended (timed out) and no one waits for them
+            try:
+                loop.call_soon_threadsafe(_resolve, waitings)
+            except RuntimeError:  # it closed just now: as above
+                continue
 
     def _commit(self, visits: list[Visit]) -> None:
         # A pool connection for the group only: an idle gate holds none.
@@ -191,6 +194,61 @@ class Gate:
                 forget_old_hits(session, self.limits, now)
                 self._pruned_window = self.limits.window_of(now)
             session.commit()
+
+
+class Deadlines:
+    """Fails a waiting request's future with TimeoutError once it has waited `seconds`.
+
+    One timer per event loop, looking once a second at the oldest waiting futures, instead of
+    a timer per request (`asyncio.timeout` scheduled and cancelled one per request: 3 % of a
+    view's CPU, docs/benchmarks.md). Invariants: a future is failed at most CHECK_SECONDS
+    late; a future that ends (stored, failed or cancelled) is forgotten at once, so what is
+    kept is bounded by the requests waiting, not by the rate; a loop has at most one timer,
+    and none while no request of it waits."""
+
+    CHECK_SECONDS = 1.0
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._loops: dict[asyncio.AbstractEventLoop, _LoopDeadlines] = {}
+
+    async def wait(self, future: asyncio.Future[Visit]) -> Visit:
+        loop = asyncio.get_running_loop()
+        state = self._loops.get(loop)
+        if state is None:
+            for closed in [other for other in self._loops if other.is_closed()]:
+                del self._loops[closed]
+            state = self._loops[loop] = _LoopDeadlines()
+        if state.timer is None:
+            state.timer = loop.call_later(self.CHECK_SECONDS, self._check, loop, state)
+        state.waiting[future] = loop.time() + self.seconds
+        try:
+            return await future
+        finally:
+            state.waiting.pop(future, None)
+
+    def _check(self, loop: asyncio.AbstractEventLoop, state: _LoopDeadlines) -> None:
+        now = loop.time()
+        expired = []
+        for future, deadline in state.waiting.items():
+            if deadline > now:
+                break  # oldest first: the rest are later still
+            expired.append(future)
+        for future in expired:
+            del state.waiting[future]
+            if not future.done():
+                future.set_exception(TimeoutError())
+        state.timer = None
+        if state.waiting:
+            state.timer = loop.call_later(self.CHECK_SECONDS, self._check, loop, state)
+
+
+@dataclass(eq=False)
+class _LoopDeadlines:
+    # The waiting futures and their deadlines, oldest first (one `seconds` for all, so the
+    # order they came in is the order they expire in).
+    waiting: dict[asyncio.Future[Visit], float] = field(default_factory=dict)
+    timer: asyncio.TimerHandle | None = None
 
 
 def _resolve(waitings: list[_Waiting]) -> None:

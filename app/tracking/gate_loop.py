@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+import orjson
 from sqlalchemy import URL, Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -164,6 +165,7 @@ class LoopRunner:
                 "postgresql+asyncpg://",
                 async_creator=_connect(self._url),
                 hide_parameters=True,  # a database error must never carry a value into a log
+                json_deserializer=orjson.loads,  # each e-mail's review items (JSONB), read per group
                 **pool,
             )
             state = self._loops[loop] = _LoopState(engine, pooled)
