@@ -7,7 +7,8 @@ Throughput on a shared machine moves with whatever else runs; the server's own C
 request (utime + stime from /proc over a wrk run) moves much less. Same database fill, server
 and request lines as scripts/bench_public.py; 32 connections, a 2 s warm-up, then 5 s measured.
 With --profile DIR, py-spy records the thread holding the GIL during the measured run
-(`--gil`: CPU, not waiting), as raw stacks in DIR/gil-PAGE.txt.
+(`--gil`: CPU, not waiting), as raw stacks in DIR/gil-PAGE.txt (the first serving process).
+With --workers N, the CPU of all N serving processes counts.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--pg-url", default=PG_DEFAULT)
     parser.add_argument("--links", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=1, help="serving processes")
     parser.add_argument("--profile", help="a directory for py-spy's raw stacks")
     args = parser.parse_args()
     with (
@@ -63,7 +65,7 @@ def main() -> None:
         fast = {**env, "NANOLEARN_PUBLIC_RATE_PER_TOKEN": "1000000"}
         for page in args.pages:
             lines = request_lines(links, page)
-            with server("app", fast) as (base, pids):
+            with server("app", fast, args.workers) as (base, pids):
                 wrk(base, lines, duration=2, connections=32)
                 spy = None
                 if args.profile:
@@ -74,10 +76,10 @@ def main() -> None:
                          f"{args.profile}/gil-{page}.txt"],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                     )  # fmt: skip
-                before, started = cpu_seconds(pids[0]), time.monotonic()
+                before, started = sum(map(cpu_seconds, pids)), time.monotonic()
                 database_before = postgres_cpu_seconds()
                 result = wrk(base, lines, duration=5, connections=32)
-                cpu, wall = cpu_seconds(pids[0]) - before, time.monotonic() - started
+                cpu, wall = sum(map(cpu_seconds, pids)) - before, time.monotonic() - started
                 database_cpu = postgres_cpu_seconds() - database_before
                 if spy is not None:
                     spy.wait()
