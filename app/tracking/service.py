@@ -138,7 +138,7 @@ def open_delivery(
 
 
 # Built once: a statement built per group cost more CPU than the database's work for it.
-_OPEN_MANY = (
+OPEN_MANY = (
     select(
         Delivery.id,
         Delivery.enrollment_id,
@@ -174,7 +174,15 @@ def open_many(
     if not delivery_ids:
         return {}
     # plain rows: no ORM layer on the busiest query
-    rows = session.connection().execute(_OPEN_MANY, {"ids": sorted(delivery_ids)}).all()
+    rows = session.connection().execute(OPEN_MANY, {"ids": sorted(delivery_ids)}).all()
+    return opened_from_rows(session, rows, versions)
+
+
+def opened_from_rows(
+    session: Session, rows: Sequence[Sequence[Any]], versions: VersionCache
+) -> dict[int, Opened]:
+    """What `open_many` makes of OPEN_MANY's rows (which may carry more columns after its
+    own: app/tracking/visits.py reads an e-mail's link hits in the same statement)."""
     # An erased person's old links record nothing more.
     live = [r for r in rows if r[7] in LINKED_STATUSES and r[8] is None]
     mails = {r[0]: SentMail(*r[:7]) for r in live}
