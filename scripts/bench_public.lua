@@ -34,6 +34,10 @@ function init(args)
   end
   position = 0
   spare = wrk.format("GET", "/healthz")
+  -- wrk calls request() once on the first thread's state before any is sent, to check the
+  -- request (wrk.c, script_verify_request): that call gets the spare, or the list's first
+  -- request would never be sent and a limited run would wait out its whole duration for it.
+  verifying = index == 1
   wanted = limit > 0 and math.ceil(#mine * limit / #all) or 0
   if wanted > #mine and limit > 0 then wanted = #mine end
   pause = delay_ms
@@ -42,6 +46,10 @@ function init(args)
 end
 
 function request()
+  if verifying then
+    verifying = false
+    return spare
+  end
   position = position + 1
   if wanted > 0 and position > #mine then
     return spare  -- sent while the last answers come in: records nothing
