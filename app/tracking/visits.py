@@ -59,7 +59,8 @@ _FIRST_HITS = (
 
 
 # PostgreSQL: the group's deliveries and, for each, its links' first hits in the group's window,
-# in one statement (a round trip less per group: 15-20 % more views a second, docs/benchmarks.md).
+# in one statement (a round trip less per group: about 10 % more views and clicks a second,
+# docs/benchmarks.md, sixth round).
 # It runs after the rate counts have locked the tokens' rows, as _FIRST_HITS does elsewhere.
 _FIRST_OF_EACH = (
     select(LinkHit.link, func.min(LinkHit.at).label("first"))
