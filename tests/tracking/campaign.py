@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
@@ -13,8 +15,9 @@ from sqlalchemy import select
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
 from app.core.tokens import verify_delivery
-from app.tracking.models import Answer, Event
-from tests.flow import inbox, mail_links, run_slots, sync_lessons
+from app.tracking.models import Answer, Event, EventKind
+from app.tracking.visits import Visit
+from tests.flow import BROWSER_UA, inbox, mail_links, run_slots, sync_lessons
 from tests.smtp_server import SmtpSink
 
 STAFF_CSV = (
@@ -114,3 +117,17 @@ def sent(
     mail = send_first_lesson(runtime, client, clock, smtp_sink, editor_headers)
     clock.advance(minutes=30)
     return mail
+
+
+def lesson_view(now: datetime, delivery: int, act: Callable[..., Any] | None = None) -> Visit:
+    """A browser's view of one e-mail's lesson, as the gate gets it (for tests of the gate
+    itself, past the HTTP layer)."""
+    return Visit(
+        now=now,
+        keys=("a-test", "t-anna"),
+        delivery_id=delivery,
+        user_agent=BROWSER_UA,
+        link="l:",
+        record=lambda opened: (EventKind.view, opened.questions[0].lesson_id),
+        act=act,
+    )

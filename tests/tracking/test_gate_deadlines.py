@@ -14,12 +14,11 @@ from sqlalchemy import Connection
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
 from app.tracking.gate import Deadlines, Gate, NotStoredError
-from app.tracking.models import EventKind
 from app.tracking.ratelimit import PublicLimits
 from app.tracking.service import VersionCache
 from app.tracking.visits import Visit
-from tests.flow import BROWSER_UA, mail_links
-from tests.tracking.campaign import ANNA, Sent, delivery_id, events_of
+from tests.flow import mail_links
+from tests.tracking.campaign import ANNA, Sent, delivery_id, events_of, lesson_view
 
 
 def quick(seconds: float) -> Deadlines:
@@ -109,16 +108,8 @@ def test_a_group_stored_too_late_fails_its_request_and_the_links_still_work(
         gate._loop_runner._store = held_on_loop  # type: ignore[method-assign,assignment]
 
     async def late() -> BaseException | Visit:
-        visit = Visit(
-            now=clock.now(),
-            keys=("a-test", "t-anna"),
-            delivery_id=anna,
-            user_agent=BROWSER_UA,
-            link="l:",
-            record=lambda opened: (EventKind.view, opened.questions[0].lesson_id),
-        )
         try:
-            return await gate.enter(visit)
+            return await gate.enter(lesson_view(clock.now(), anna))
         except NotStoredError as exc:
             return exc
         finally:

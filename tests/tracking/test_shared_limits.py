@@ -18,12 +18,12 @@ from app.core.runtime import Runtime
 from app.main import create_app
 from app.tracking import gate as gate_module
 from app.tracking.gate import Gate, NotStoredError
-from app.tracking.models import EventKind, LinkHit, PublicHit
+from app.tracking.models import LinkHit, PublicHit
 from app.tracking.ratelimit import PublicLimits
 from app.tracking.service import VersionCache
 from app.tracking.visits import Visit
 from tests.flow import BROWSER_UA, mail_links
-from tests.tracking.campaign import ANNA, Sent, delivery_id, events_of
+from tests.tracking.campaign import ANNA, Sent, delivery_id, events_of, lesson_view
 
 OFFICE = ("192.0.2.30", 40000)
 
@@ -149,20 +149,11 @@ def test_a_request_that_fails_in_its_group_fails_alone(
     def broken(_session: object, _opened: object, _now: object) -> None:
         raise RuntimeError("a bug in one request's work")
 
-    def visit(act: object = None) -> Visit:
-        return Visit(
-            now=clock.now(),
-            keys=("a-test", "t-anna"),
-            delivery_id=anna,
-            user_agent=BROWSER_UA,
-            link="l:",
-            record=lambda opened: (EventKind.view, opened.questions[0].lesson_id),
-            act=act,  # type: ignore[arg-type]
-        )
-
     async def both() -> list[object]:
         return await asyncio.gather(
-            gate.enter(visit(broken)), gate.enter(visit()), return_exceptions=True
+            gate.enter(lesson_view(clock.now(), anna, broken)),
+            gate.enter(lesson_view(clock.now(), anna)),
+            return_exceptions=True,
         )
 
     failed, stored = asyncio.run(both())
