@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from app.auth.models import AuditEntry
 from app.core.clock import FakeClock
 from app.core.runtime import Runtime
+from app.employees.deliverability import mark_bounced
 from tests.privacy.scenario import ADDRESS, FIRST, NUMBER, import_staff, make_footprint
 from tests.smtp_server import SmtpSink
 
@@ -77,3 +78,30 @@ def test_a_second_export_lists_the_first_one(
 
     assert first["audit_log"] == [] and first["deliveries"] == []
     assert [e["action"] for e in second["audit_log"]] == ["employees.export"]
+
+
+def test_the_export_says_when_and_why_the_address_was_marked_undeliverable(
+    runtime: Runtime, client: TestClient, clock: FakeClock, admin_headers: dict[str, str]
+) -> None:
+    """A hard bounce marks the person: the mark and its reason are their data too."""
+    import_staff(client, admin_headers)
+    person = client.get("/api/v1/employees", params={"q": NUMBER}, headers=admin_headers).json()
+    employee_id = person["items"][0]["id"]
+    with runtime.session_factory() as session:
+        marked = mark_bounced(
+            session,
+            employee_id,
+            hard=True,
+            reason="550 5.1.1 mailbox unknown",
+            now=clock.now(),
+            soft_limit=3,
+        )
+        session.commit()
+    assert marked
+
+    employee = client.get(f"/api/v1/employees/{employee_id}/export", headers=admin_headers).json()[
+        "employee"
+    ]
+
+    assert employee["undeliverable_reason"] == "550 5.1.1 mailbox unknown"
+    assert employee["undeliverable_at"].startswith(clock.now().date().isoformat())
