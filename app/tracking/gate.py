@@ -81,6 +81,8 @@ class Gate:
         self._running: list[threading.Thread] = []
         self._start_lock = threading.Lock()
         self._pruned_window = -1
+        self._purging = False  # old link hits are left: the next groups delete more
+        self._purge_running = False  # a group is deleting old rows
         self._deadlines = Deadlines(WAIT_SECONDS)
 
     async def enter(self, visit: Visit) -> Visit:
@@ -183,17 +185,28 @@ class Gate:
     def _store_on(self, connection: Connection, visits: list[Visit]) -> None:
         """The group's work and its commit, on `connection` (a thread's, or the loop's), which
         is in no transaction yet: the session's commit is the group's."""
-        with Session(bind=connection, expire_on_commit=False) as session:
-            if connection.dialect.name == "sqlite":
-                # Take the write lock first: a transaction that reads and then writes would
-                # fail at once (not wait) when another process wrote in between.
-                session.execute(text("BEGIN IMMEDIATE"))
-            store_group(session, visits, self.limits, self.versions)
-            now = max(v.now for v in visits)
-            if self.limits.window_of(now) != self._pruned_window:
-                forget_old_hits(session, self.limits, now)
-                self._pruned_window = self.limits.window_of(now)
-            session.commit()
+        now = max(v.now for v in visits)
+        window = self.limits.window_of(now)
+        # One group at a time deletes old rows (groups on the event loop overlap): two deleting
+        # the same rows would wait on each other's locks.
+        purge = (window != self._pruned_window or self._purging) and not self._purge_running
+        self._purge_running = self._purge_running or purge
+        try:
+            with Session(bind=connection, expire_on_commit=False) as session:
+                if connection.dialect.name == "sqlite":
+                    # Take the write lock first: a transaction that reads and then writes would
+                    # fail at once (not wait) when another process wrote in between.
+                    session.execute(text("BEGIN IMMEDIATE"))
+                store_group(session, visits, self.limits, self.versions)
+                if purge:
+                    new_window = window != self._pruned_window
+                    done = forget_old_hits(session, self.limits, now, new_window=new_window)
+                session.commit()
+            if purge:  # after the commit: a group that failed deleted nothing
+                self._purging, self._pruned_window = not done, window
+        finally:
+            if purge:
+                self._purge_running = False
 
 
 class Deadlines:

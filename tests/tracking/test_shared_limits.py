@@ -17,6 +17,7 @@ from app.core.clock import FakeClock
 from app.core.runtime import Runtime
 from app.main import create_app
 from app.tracking import gate as gate_module
+from app.tracking import visits as visits_module
 from app.tracking.gate import Gate, NotStoredError
 from app.tracking.models import LinkHit, PublicHit
 from app.tracking.ratelimit import PublicLimits
@@ -173,3 +174,28 @@ def test_a_stopping_server_closes_the_gates_connections(runtime: Runtime, sent: 
         assert gate.holds_connections() == (runtime.engine.dialect.name == "postgresql")
     assert not gate.holds_connections()
     assert len(events_of(runtime, sent.mail[ANNA])) == 1
+
+
+def test_old_link_hits_are_deleted_a_batch_per_group_so_no_group_stalls(
+    runtime: Runtime,
+    client: TestClient,
+    clock: FakeClock,
+    sent: Sent,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a storm a minute's link hits are many: each group deletes at most PURGE_BATCH of
+    them (its requests wait for it), and the next groups go on until none is left."""
+    monkeypatch.setattr(visits_module, "PURGE_BATCH", 10)
+    anna = delivery_id(runtime, sent.mail[ANNA])
+    with runtime.session_factory() as session:
+        session.add_all(
+            LinkHit(delivery_id=anna, link="l:", at=clock.now() - timedelta(seconds=i))
+            for i in range(25)
+        )
+        session.commit()
+    clock.advance(minutes=3)
+    left = [rows(runtime, LinkHit)]
+    for i in range(4):
+        assert client.get(f"/l/after-the-storm{i}.x").status_code == 404
+        left.append(rows(runtime, LinkHit))
+    assert left == [25, 15, 5, 0, 0]
